@@ -109,7 +109,9 @@ class Tool:
 
     def to_openai(self) -> dict[str, Any]:
         """The entry for a request's `tools` list."""
-        function: dict[str, Any] = {"name": self.name, "description": self.description}
+        function: dict[str, Any] = {"name": self.name}
+        if self.description:
+            function["description"] = self.description
         function["parameters"] = copy.deepcopy(self.parameters)
         if self.strict is not None:
             function["strict"] = self.strict
@@ -333,7 +335,8 @@ def _signature_model(
         model = pydantic.create_model(name, __config__=config, **fields)
         schema = clean_schema(model.model_json_schema())
     except pydantic.PydanticUserError as exc:
-        raise ToolError(f"the parameter types of {name} cannot be described: {exc}") from None
+        reason = str(exc).split(". ")[0]  # pydantic's first sentence names the type
+        raise ToolError(f"the parameter types of {name} cannot be described: {reason}") from None
     return model, schema, tuple(positional)
 
 
