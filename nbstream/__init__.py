@@ -1,0 +1,57 @@
+"""nbstream: stream chat completions live into Jupyter, and learn how streaming works.
+
+`%load_ext nbstream` adds the `%%chat` magic. Under it: a stream engine (`StreamAccumulator`,
+`stream_chat`), a retry policy, tools, and a built-in OpenAI-compatible teaching server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .accumulator import StreamAccumulator
+from .client import AsyncChatStream, ChatStream, astream_chat, stream_chat
+from .errors import (
+    EndpointError,
+    MalformedStreamError,
+    NbstreamError,
+    RetryExhaustedError,
+    ServerStreamError,
+    StreamDroppedError,
+    StreamError,
+    ToolError,
+    TruncatedStreamError,
+)
+from .parser import StreamParser, parse_stream
+from .result import ChatResult
+from .retry import RetryPolicy
+
+__all__ = [
+    "AsyncChatStream",
+    "ChatResult",
+    "ChatStream",
+    "EndpointError",
+    "MalformedStreamError",
+    "NbstreamError",
+    "RetryExhaustedError",
+    "RetryPolicy",
+    "ServerStreamError",
+    "StreamAccumulator",
+    "StreamDroppedError",
+    "StreamError",
+    "StreamParser",
+    "ToolError",
+    "TruncatedStreamError",
+    "__version__",
+    "astream_chat",
+    "load_ipython_extension",
+    "parse_stream",
+    "stream_chat",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext nbstream`: registers the `%%chat` magic (imported only here)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
