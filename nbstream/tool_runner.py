@@ -184,11 +184,9 @@ def _prepare(calls: Iterable[ToolCallRequest | Mapping[str, Any]], tools: Tools)
         try:
             decoded = json.loads(text) if text else {}
         except (ValueError, RecursionError) as exc:
-            where = (
-                f"{exc.msg} at position {exc.pos}" if isinstance(exc, json.JSONDecodeError) else exc
-            )
-            job.fail("malformed_json", f"the arguments for {call.name} are not valid JSON"
-                     f" ({where}); send one JSON object.")  # fmt: skip
+            reason = exc if isinstance(exc, ValueError) else "nested too deeply"
+            message = f"the arguments for {call.name} are not valid JSON: {reason}."
+            job.fail("malformed_json", f"{message} Send one JSON object.")
             continue
         decoded = {} if decoded is None else decoded
         job.arguments = decoded if isinstance(decoded, dict) else None
