@@ -54,7 +54,7 @@ class RoundLimitError(ToolError):
         self.last_tools = list(last_tools)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallRequest:
     """One accumulated tool call: `arguments` is the raw JSON text the model streamed."""
 
@@ -65,15 +65,21 @@ class ToolCallRequest:
 
     @classmethod
     def from_openai(cls, call: Mapping[str, Any] | Any, index: int = 0) -> ToolCallRequest:
-        """Read a `{"id", "function": {"name", "arguments"}}` dict or an SDK tool-call object."""
-        get = call.get if isinstance(call, Mapping) else lambda key: getattr(call, key, None)
-        function = get("function") or {}
-        fget = function.get if isinstance(function, Mapping) else lambda k: getattr(function, k)
+        """Read a wire dict, an SDK tool-call object or a flat `ToolCallDone`-like object."""
+        get: Callable[[str], Any] = (
+            call.get if isinstance(call, Mapping) else lambda key: getattr(call, key, None)
+        )
+        function = get("function")
+        fget: Callable[[str], Any] = get
+        if isinstance(function, Mapping):
+            fget = function.get
+        elif function is not None:
+            fget = lambda key: getattr(function, key, None)  # noqa: E731
         return cls(
             id=str(get("id") or ""),
             name=str(fget("name") or ""),
-            arguments=fget("arguments") or "",
-            index=get("index") if isinstance(get("index"), int) else index,
+            arguments=_as_text(fget("arguments")),
+            index=wire_index if isinstance(wire_index := get("index"), int) else index,
         )
 
     def to_openai(self) -> ToolCall:
@@ -82,7 +88,7 @@ class ToolCallRequest:
         return {"id": self.id, "type": "function", "function": function}  # type: ignore[typeddict-item]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolOutcome:
     """What happened to one call; `content` is exactly what the model will read."""
 
@@ -204,6 +210,13 @@ def _prepare(calls: Iterable[ToolCallRequest | Mapping[str, Any]], tools: Tools)
     return jobs
 
 
+def _as_text(arguments: object) -> str:
+    """Some servers send arguments already decoded: re-encode them, never guess further."""
+    if arguments is None or isinstance(arguments, str):
+        return arguments or ""
+    return json.dumps(arguments, default=str)
+
+
 def _ready(jobs: list[_Job]) -> list[_Job]:
     return [job for job in jobs if job.outcome is None]
 
@@ -222,7 +235,7 @@ def _confirm_here(confirm: Confirm | None, job: _Job) -> None:
     if confirm is None:
         return
     try:
-        answer = confirm(job.call.name, dict(job.arguments or {}))
+        answer: object = confirm(job.call.name, dict(job.arguments or {}))
         if inspect.isawaitable(answer):
             answer = _run_coroutine(_awaited(answer))
     except Exception as exc:
@@ -234,7 +247,7 @@ async def _confirm_async(confirm: Confirm | None, job: _Job) -> None:
     if confirm is None:
         return
     try:
-        answer = confirm(job.call.name, dict(job.arguments or {}))
+        answer: object = confirm(job.call.name, dict(job.arguments or {}))
         if inspect.isawaitable(answer):
             answer = await answer
     except Exception as exc:

@@ -53,12 +53,12 @@ class Tool:
         cls, fn: Callable[..., Any], name: str | None = None, description: str | None = None
     ) -> Tool:
         """Describe `fn` from its signature, type hints and docstring."""
-        name = name or getattr(fn, "__name__", "")
-        _check_name(name, fn)
+        tool_name = name or str(getattr(fn, "__name__", ""))
+        _check_name(tool_name, fn)
         summary, param_docs = parse_docstring(inspect.getdoc(fn) or "")
-        model, schema, positional = _signature_model(fn, name, param_docs)
+        model, schema, positional = _signature_model(fn, tool_name, param_docs)
         return cls(
-            name=name,
+            name=tool_name,
             description=summary if description is None else description,
             parameters=schema,
             fn=fn,
@@ -90,7 +90,8 @@ class Tool:
             raise ToolError(f'invalid tool dict {name}: parameters must be {{"type": "object"}}')
         if not isinstance(required, list) or any(r not in props for r in required):
             raise ToolError(f"invalid tool dict {name}: required must list names in properties")
-        model, positional = None, ()
+        model: type[pydantic.BaseModel] | None = None
+        positional: tuple[str, ...] = ()
         if fn is not None:
             with contextlib.suppress(ToolError):
                 model, _, positional = _signature_model(fn, name, {})
@@ -105,7 +106,9 @@ class Tool:
 
     @property
     def is_async(self) -> bool:
-        return self.fn is not None and inspect.iscoroutinefunction(self.fn)
+        """True for `async def` functions and objects with an `async def __call__`."""
+        call = getattr(self.fn, "__call__", None)  # noqa: B004 - the method itself is wanted
+        return inspect.iscoroutinefunction(self.fn) or inspect.iscoroutinefunction(call)
 
     def to_openai(self) -> dict[str, Any]:
         """The entry for a request's `tools` list."""
@@ -187,7 +190,7 @@ class ToolRegistry:
 
     def unregister(self, name: str | Callable[..., Any]) -> None:
         """Remove a tool by name (or by the function registered under its own name)."""
-        key = name if isinstance(name, str) else getattr(name, "__name__", "")
+        key = self._key(name)
         if self._tools.pop(key, None) is None:
             raise ToolError(f"no tool named {key!r} is registered ({self._listing()})")
 
@@ -209,12 +212,18 @@ class ToolRegistry:
     def to_openai(self) -> list[dict[str, Any]]:
         return [t.to_openai() for t in self._tools.values()]
 
+    def _key(self, item: object) -> str:
+        """A name, or the name a function was registered under (even a custom one)."""
+        if isinstance(item, str):
+            return item
+        found = [name for name, t in self._tools.items() if t.fn is item]
+        return found[0] if found else str(getattr(item, "__name__", ""))
+
     def _listing(self) -> str:
         return f"registered: {', '.join(self._tools)}" if self._tools else "no tools registered"
 
     def __contains__(self, item: object) -> bool:
-        key = item if isinstance(item, str) else getattr(item, "__name__", None)
-        return isinstance(key, str) and key in self._tools
+        return self._key(item) in self._tools
 
     def __iter__(self) -> Iterator[Tool]:
         return iter(list(self._tools.values()))
@@ -327,7 +336,9 @@ def _signature_model(
         if param.kind is param.POSITIONAL_ONLY:
             positional.append(param.name)
         annotation = hints.get(param.name, Any)
-        extra = {} if _has_description(annotation) else {"description": docs.get(param.name)}
+        extra: dict[str, Any] = {}
+        if param.name in docs and not _has_description(annotation):
+            extra["description"] = docs[param.name]
         default = ... if param.default is param.empty else param.default
         fields[f"p{i}"] = (annotation, pydantic.Field(default, alias=param.name, **extra))
     try:
@@ -358,9 +369,10 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     edges = {key: set(_REF.findall(json.dumps(d))) for key, d in defs.items()}
 
     def reaches(start: str) -> bool:
-        seen, todo = set(), [start]
+        seen: set[str] = set()
+        todo = [start]
         while todo:
-            for ref in edges.get(todo.pop(), ()) - seen:
+            for ref in edges.get(todo.pop(), set()) - seen:
                 seen.add(ref)
                 todo.append(ref)
         return start in seen
@@ -389,7 +401,7 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
             out["type"] = [o["type"] for o in out.pop("anyOf")]
         return dict(sorted(out.items(), key=lambda kv: _RANK.get(kv[0], len(_RANK))))
 
-    result = walk(schema)
+    result: dict[str, Any] = walk(schema)
     if recursive:
         result["$defs"] = {key: walk(defs[key]) for key in sorted(recursive)}
     return result

@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nbstream.errors import ToolError
+from nbstream.events import ToolCallDone
 from nbstream.tool_runner import (
     DEFAULT_MAX_ROUNDS,
     RoundLimitError,
@@ -96,6 +97,10 @@ def test_requests_from_dicts_and_sdk_objects() -> None:
     assert ToolCallRequest.from_openai(wire, index=1) == ToolCallRequest("c1", "f", '{"a":1}', 1)
     assert ToolCallRequest.from_openai(sdk) == ToolCallRequest("c2", "g", "", 3)
     assert ToolCallRequest.from_openai(wire).to_openai() == wire
+    done = ToolCallDone(choice=0, index=2, id="c3", name="h", arguments="{}")
+    assert ToolCallRequest.from_openai(done) == ToolCallRequest("c3", "h", "{}", 2)
+    decoded = {"id": "c4", "function": {"name": "k", "arguments": {"a": 1}}}  # Ollama-style
+    assert ToolCallRequest.from_openai(decoded).arguments == '{"a": 1}'
 
 
 def test_results_are_encoded_for_the_model() -> None:

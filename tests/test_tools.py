@@ -478,6 +478,21 @@ def test_decorator_forms() -> None:
     assert [t.name for t in registry] == registry.names() and len(registry) == 3
     assert "plain" in registry and called in registry and "nope" not in registry
     assert [t["function"]["name"] for t in registry.to_openai()] == registry.names()
+    registry.unregister(other)  # found by identity although registered as "named"
+    assert "named" not in registry and other not in registry
+
+
+def test_async_detection() -> None:
+    class AsyncCallable:
+        async def __call__(self, x: int) -> int:
+            return x
+
+    async def coroutine_function() -> None: ...
+
+    assert Tool.from_function(AsyncCallable(), name="obj").is_async
+    assert Tool.from_function(coroutine_function).is_async
+    assert Tool.from_function(functools.partial(coroutine_function), name="p").is_async
+    assert not Tool.from_function(lambda: None, name="sync").is_async
 
 
 def test_register_again_replaces_unregister_removes() -> None:
