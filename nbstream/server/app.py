@@ -119,13 +119,13 @@ async def chat_completions(request: Request) -> ASGIApp:
         streams = settings.streams
         if recording is not None:
             if req.stream:
-                schedule = Schedule(pace, 0.0, spec.speed)
+                schedule = Schedule(pace, spec.speed)
                 return StreamResponse(replay_events(recording), schedule, spec, streams, headers)
             return JSONBodyResponse(replay_body(recording), pace.ttft, spec, streams, headers)
         completion = Completion(req, name.name, compose)
         if req.stream:
             events = apply_dialect(spec.dialect, completion.events(), completion.usage, request_id)
-            return StreamResponse(events, Schedule(pace, 0.0), spec, streams, headers)
+            return StreamResponse(events, Schedule(pace), spec, streams, headers)
         result = completion.body()
         generation = result["usage"]["completion_tokens"] / pace.tps / req.n if pace.tps else 0.0
         return JSONBodyResponse(result, pace.ttft + generation, spec, streams, headers)

@@ -103,13 +103,17 @@ class StreamRegistry:
 class Schedule:
     """When the next event is due, following `Pace` (or absolute replay times)."""
 
-    def __init__(self, pace: Pace, start: float, speed: float | None = None) -> None:
+    def __init__(self, pace: Pace, speed: float | None = None) -> None:
         self.pace = pace
-        self.base = start + pace.ttft
-        self.start = start
         self.speed = 1.0 if speed is None else speed
+        self.start = self.base = 0.0
         self.tokens = 0
         self.sent = 0
+
+    def begin(self, now: float) -> None:
+        """Start the clock: call when the response headers go out."""
+        self.start = now
+        self.base = now + self.pace.ttft
 
     def due(self, tokens: int, at: float | None, now: float) -> float:
         """The loop time at which an event carrying `tokens` (or due `at`) may be sent."""

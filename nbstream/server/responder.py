@@ -149,6 +149,7 @@ class StreamResponse(_Response):
         )
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         loop = asyncio.get_running_loop()
+        schedule.begin(loop.time())
         stalled = spec.stall is None
         for event in self.events:
             if control.aborted:
