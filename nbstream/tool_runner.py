@@ -27,7 +27,7 @@ from pydantic_core import to_jsonable_python
 
 from nbstream.errors import ToolError
 from nbstream.tools import Tool, ToolArgumentsError, ToolRegistry
-from nbstream.types import ChatMessage, ToolCall
+from nbstream.types import ChatMessage, FunctionCall, ToolCall
 
 T = TypeVar("T")
 ErrorKind = Literal[
@@ -84,8 +84,8 @@ class ToolCallRequest:
 
     def to_openai(self) -> ToolCall:
         """The entry for the assistant message's `tool_calls` list."""
-        function = {"name": self.name, "arguments": self.arguments}
-        return {"id": self.id, "type": "function", "function": function}  # type: ignore[typeddict-item]
+        function: FunctionCall = {"name": self.name, "arguments": self.arguments}
+        return {"id": self.id, "type": "function", "function": function}
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +204,8 @@ def _prepare(calls: Iterable[ToolCallRequest | Mapping[str, Any]], tools: Tools)
         except ToolArgumentsError as exc:
             job.fail("invalid_arguments", str(exc), exception=exc)
         except Exception as exc:  # a user validator that raised something unusual
-            job.fail(
-                "invalid_arguments", f"invalid arguments for {call.name}: {exc}", exception=exc
-            )
+            message = f"invalid arguments for {call.name}: {exc}"
+            job.fail("invalid_arguments", message, exception=exc)
     return jobs
 
 
@@ -226,9 +225,8 @@ def _record_answer(job: _Job, answer: object) -> None:
         reason = f"asking for confirmation failed ({answer!r})"
         job.fail("declined", f"{job.call.name} was not run: {reason}.", exception=answer)
     elif not answer:
-        job.fail(
-            "declined", f"the user declined to run {job.call.name}; do not retry unless asked."
-        )
+        message = f"the user declined to run {job.call.name}; do not retry unless asked."
+        job.fail("declined", message)
 
 
 def _confirm_here(confirm: Confirm | None, job: _Job) -> None:
@@ -306,20 +304,15 @@ async def _execute(job: _Job, timeout: float | None) -> ToolOutcome:
     return _finish(job, start, content, error)
 
 
-def _finish(
-    job: _Job, start: float, content: str | None, error: BaseException | None
-) -> ToolOutcome:
+def _finish(job: _Job, start: float, content: str | None, exc: BaseException | None) -> ToolOutcome:
     duration = time.perf_counter() - start
-    if error is not None:
-        detail = str(error)[:500]
-        message = f"{job.call.name} raised {type(error).__name__}" + (
-            f": {detail}" if detail else ""
-        )
-        job.fail("raised", message, duration_s=duration, exception=error)
-        return job.outcome  # type: ignore[return-value]
-    return ToolOutcome(
-        job.call.id, job.call.name, True, content or "", None, duration, job.arguments
-    )
+    if exc is None:
+        call = job.call
+        return ToolOutcome(call.id, call.name, True, content or "", None, duration, job.arguments)
+    detail = f": {str(exc)[:500]}" if str(exc) else ""
+    message = f"{job.call.name} raised {type(exc).__name__}{detail}"
+    job.fail("raised", message, duration_s=duration, exception=exc)
+    return job.outcome  # type: ignore[return-value]
 
 
 def _encode(result: Any) -> str:

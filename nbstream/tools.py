@@ -387,7 +387,7 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
             return {**walk(defs[ref[8:]]), **walk({k: v for k, v in node.items() if k != "$ref"})}
         out: dict[str, Any] = {}
         for key, value in node.items():
-            if key in ("title", "$defs"):
+            if key in ("title", "$defs", "discriminator"):  # noise, or refs into inlined $defs
                 continue
             if key in _SUB:
                 value = walk(value)
@@ -397,7 +397,7 @@ def clean_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
                 value = {n: walk(v) for n, v in value.items()}
             out[key] = value
         options = out.get("anyOf")
-        if options and all(isinstance(o, dict) and list(o) == ["type"] for o in options):
+        if options and all(list(o) == ["type"] and isinstance(o["type"], str) for o in options):
             out["type"] = [o["type"] for o in out.pop("anyOf")]
         return dict(sorted(out.items(), key=lambda kv: _RANK.get(kv[0], len(_RANK))))
 

@@ -119,6 +119,42 @@ def test_lists_and_optionals() -> None:
     )
 
 
+class Cat(pydantic.BaseModel):
+    kind: Literal["cat"]
+    lives: int
+
+
+class Dog(pydantic.BaseModel):
+    kind: Literal["dog"]
+    good: bool
+
+
+Pet = Annotated[Cat | Dog, pydantic.Field(discriminator="kind")]
+
+
+def test_unions_and_discriminated_unions() -> None:
+    def adopt(pet: Pet, n: int | str = 1) -> None: ...
+
+    cat = {
+        "type": "object",
+        "properties": {"kind": {"type": "string", "const": "cat"}, "lives": {"type": "integer"}},
+        "required": ["kind", "lives"],
+    }
+    dog = {
+        "type": "object",
+        "properties": {"kind": {"type": "string", "const": "dog"}, "good": {"type": "boolean"}},
+        "required": ["kind", "good"],
+    }
+    t = Tool.from_function(adopt)
+    assert t.parameters == obj(
+        {"pet": {"oneOf": [cat, dog]}, "n": {"type": ["integer", "string"], "default": 1}},
+        ["pet"],
+    )
+    assert t.validate_arguments({"pet": {"kind": "dog", "good": True}})["pet"] == Dog(
+        kind="dog", good=True
+    )
+
+
 def test_required_nullable_has_no_default() -> None:
     def f(when: str | None) -> None: ...
 
