@@ -11,6 +11,7 @@ from typing import Any
 from ._version import __version__
 from .accumulator import StreamAccumulator
 from .client import AsyncChatStream, ChatStream, astream_chat, stream_chat
+from .endpoint import register_profile
 from .errors import (
     EndpointError,
     MalformedStreamError,
@@ -25,10 +26,13 @@ from .errors import (
 from .parser import StreamParser, parse_stream
 from .result import ChatResult
 from .retry import RetryPolicy
+from .session import ChatSession, achat, chat
+from .tools import ToolRegistry, tool
 
 __all__ = [
     "AsyncChatStream",
     "ChatResult",
+    "ChatSession",
     "ChatStream",
     "EndpointError",
     "MalformedStreamError",
@@ -41,12 +45,17 @@ __all__ = [
     "StreamError",
     "StreamParser",
     "ToolError",
+    "ToolRegistry",
     "TruncatedStreamError",
     "__version__",
+    "achat",
     "astream_chat",
+    "chat",
     "load_ipython_extension",
     "parse_stream",
+    "register_profile",
     "stream_chat",
+    "tool",
 ]
 
 
