@@ -100,13 +100,15 @@ def _float(body: Mapping[str, Any], key: str, low: float, high: float) -> float 
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise invalid_type(key, "a decimal", value)
     if not low <= value <= high:
-        side = "below minimum" if value < low else "above maximum"
-        bound = f">= {low:g}" if value < low else f"<= {high:g}"
+        below = value < low
+        side, bound = (
+            ("below minimum", f">= {low:g}") if below else ("above maximum", f"<= {high:g}")
+        )
         raise bad_request(
             f"Invalid '{key}': decimal {side} value. Expected a value {bound}, "
             f"but got {value} instead.",
             key,
-            f"decimal_{side.replace(' ', '_')}_value",
+            "decimal_below_min_value" if below else "decimal_above_max_value",
         )
     return float(value)
 
