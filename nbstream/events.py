@@ -104,6 +104,11 @@ class StreamRestarted:
     delay: float
     chunks_received: int
 
+    def describe(self) -> str:
+        """The status line: `connection lost after 37 chunks, retrying in 1.2 s (attempt 2 of 3)`"""
+        wait = f"retrying in {self.delay:.1f} s" if self.delay >= 0.05 else "retrying now"
+        return f"{self.reason}, {wait} (attempt {self.attempt} of {self.max_attempts})"
+
 
 StreamEvent = (
     ContentDelta
