@@ -34,6 +34,7 @@ _NOT_PLACES = frozenset((
     "Would", "Which", "Where", "When", "Who", "Hello", "Hi", "Hey", "Today", "Tomorrow", "Also",
     "Weather", "Temperature", "Forecast", "Price", "Stock", "Time", "Search", "Look", "Call",
 ))  # fmt: skip
+_UNITS = frozenset(("celsius", "fahrenheit", "kelvin", "metric", "imperial"))
 _PLACE_WORDS = ("location", "city", "place", "country", "town", "destination", "region", "address")
 _TEXT_WORDS = ("query", "text", "expression", "input", "prompt", "topic", "question", "q")
 
@@ -72,8 +73,13 @@ def _places(prompt: str) -> list[str]:
         if words and not (len(words) == 1 and words[0].isupper() and len(words[0]) <= 5):
             places.append(" ".join(words))
     if not places:
-        lower = re.findall(r"\b(?:in|for|at)\s+([a-z][a-z ]*?)(?=[?.,!]|\s+and\b|$)", prompt)
+        lower = re.findall(
+            r"\b(?:in|for|at)\s+([a-z][a-z ]*?)"
+            r"(?=\s+(?:in|and|for|at|today|tomorrow|now|please)\b|[?.,!]|$)",
+            prompt,
+        )
         places = [p.title() for p in lower]
+    places = [p for p in places if p.lower() not in _UNITS]
     return list(dict.fromkeys(places))
 
 
