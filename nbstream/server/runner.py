@@ -72,6 +72,7 @@ class TutorServer:
         self._requested_port = port
         self._log_level = log_level
         self._socket: socket.socket | None = None
+        self._bound_port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -82,9 +83,7 @@ class TutorServer:
     @property
     def port(self) -> int:
         """The bound port (only known once started, when port 0 was asked for)."""
-        if self._socket is None:
-            return self._requested_port
-        return int(self._socket.getsockname()[1])
+        return self._bound_port or self._requested_port
 
     @property
     def url(self) -> str:
@@ -118,6 +117,7 @@ class TutorServer:
         if self.running:
             return self
         self._socket = self._bind()
+        self._bound_port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
             self.app,
             http="h11",
@@ -153,6 +153,7 @@ class TutorServer:
                 self._thread.join(timeout)
         if self._socket is not None:
             self._socket.close()
+            self._socket = None
         self._thread = None
         self._server = None
         self.settings.streams.closing = False

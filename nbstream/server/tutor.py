@@ -8,6 +8,7 @@ It returns lazy token iterators; the protocol framing happens in `completion.py`
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -20,6 +21,7 @@ from nbstream.server.longdoc import parse_tokens_command, token_document
 from nbstream.server.params import ChatRequest
 from nbstream.server.tokens import split_tokens
 from nbstream.server.toolcalls import PlannedCall, plan_tool_calls, tool_result_reply
+from nbstream.splice import CONTINUE_INSTRUCTION
 
 __all__ = ["Reply", "compose", "last_user_text"]
 
@@ -93,8 +95,40 @@ def _json_text(req: ChatRequest, prompt: str) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def _continuation(req: ChatRequest, index: int) -> Reply | None:
+    """nbstream's "continue" retry: carry on after the partial reply, a word early.
+
+    Real models often repeat the last few words when asked to continue; the tutor does the
+    same on purpose, so a client's splicing of the overlap can be seen and tested.
+    """
+    messages = req.messages
+    if len(messages) < 3 or _text(messages[-1].get("content")) != CONTINUE_INSTRUCTION:
+        return None
+    if messages[-2].get("role") != "assistant":
+        return None
+    partial = _text(messages[-2].get("content"))
+    original = compose(dataclasses.replace(req, messages=messages[:-2]), index)
+    if original.tool_calls:
+        return None
+    full = "".join(original.tokens)
+    if not full.startswith(partial):
+        return Reply(
+            iter(
+                split_tokens(
+                    "I cannot find where that reply stopped, so here it is "
+                    "again in full:\n\n" + full
+                )
+            )
+        )
+    start = partial.rfind(" ", 0, max(len(partial) - 3, 0)) + 1  # a word (3+ chars) early
+    return Reply(iter(split_tokens(full[start:])))
+
+
 def compose(req: ChatRequest, index: int = 0) -> Reply:
     """The reply of choice `index` to `req`; the same request always gives the same reply."""
+    continued = _continuation(req, index)
+    if continued is not None:
+        return continued
     after_tools = tool_result_reply(req.messages)
     if after_tools is not None:
         return Reply(iter(split_tokens(after_tools)))
