@@ -29,6 +29,7 @@ from .errors import (
     RetryExhaustedError,
 )
 from .events import (
+    ChoiceFinished,
     ContentDelta,
     ReasoningDelta,
     RefusalDelta,
@@ -40,6 +41,7 @@ from .failures import is_stream_options_rejection, to_nbstream_error
 from .parser import ChunkHook, StreamParser
 from .result import ChatResult
 from .retry import RetryPolicy, describe_retry
+from .splice import CONTINUE_INSTRUCTION, Splicer
 from .timing import Stopwatch
 
 __all__ = ["AsyncChatStream", "ChatStream", "astream_chat", "stream_chat"]
@@ -64,6 +66,7 @@ class _StreamCore:
     ) -> None:
         self.params = dict(params)
         self.params["stream"] = True
+        self._messages = list(self.params.get("messages") or [])
         if "stream_options" not in self.params and base_url not in _NO_STREAM_OPTIONS:
             self.params["stream_options"] = {"include_usage": True}
         self.base_url = base_url
@@ -74,6 +77,7 @@ class _StreamCore:
         self.retry_reasons: list[str] = []
         self.parser = StreamParser(on_chunk)
         self.watch = Stopwatch(clock)
+        self.splicer: Splicer | None = None  # set while continuing a partial reply
 
     # -- attempts ------------------------------------------------------------------------
 
@@ -82,12 +86,18 @@ class _StreamCore:
         self.parser = StreamParser(self.on_chunk)
         self.watch.restart()
 
+    @property
+    def text(self) -> str:
+        """Reply text of choice 0 so far, including a continued attempt's prefix."""
+        text = self.parser.acc.text
+        return self.splicer.join(text) if self.splicer is not None else text
+
     def failure(self, exc: BaseException) -> NbstreamError:
         return to_nbstream_error(
             exc,
             base_url=self.base_url,
             model=self.params.get("model"),
-            partial_text=self.parser.acc.text,
+            partial_text=self.text,
             chunks_received=self.parser.acc.chunk_count,
             started=self.parser.acc.chunk_count > 0,
         )
@@ -106,15 +116,36 @@ class _StreamCore:
                     f"gave up after {self.attempt} attempts: {error}",
                     attempts=self.attempt,
                     last_error=error,
-                    partial_text=getattr(error, "partial_text", "") or self.parser.acc.text,
+                    partial_text=self.text,
                 ) from error
             raise error
         reason = describe_retry(error)
         self.retry_reasons.append(reason)
+        keep = self._continue_from(self.text)
         event = StreamRestarted(
-            self.attempt + 1, self.retry.max_attempts, reason, delay, self.parser.acc.chunk_count
+            self.attempt + 1,
+            self.retry.max_attempts,
+            reason,
+            delay,
+            self.parser.acc.chunk_count,
+            keep=keep,
         )
         return delay, event
+
+    def _continue_from(self, partial: str) -> bool:
+        """In "continue" mode, ask the next attempt to carry on from `partial`."""
+        if self.retry.mode != "continue" or not partial or self.params.get("n", 1) != 1:
+            return False
+        if self.parser.acc.completion()["choices"][0]["message"].get("tool_calls"):
+            return False
+        messages = list(self._messages)
+        messages += [
+            {"role": "assistant", "content": partial},
+            {"role": "user", "content": CONTINUE_INSTRUCTION},
+        ]
+        self.params["messages"] = messages
+        self.splicer = Splicer(partial)
+        return True
 
     # -- parsing -------------------------------------------------------------------------
 
@@ -125,13 +156,37 @@ class _StreamCore:
         return self._timed(self.parser.feed_chunk(chunk))
 
     def finish_body(self) -> list[StreamEvent]:
-        return self.parser.finish()
+        events = self.parser.finish()
+        if self.splicer is not None:
+            held = self.splicer.flush()
+            if held:
+                events.insert(0, ContentDelta(0, held))
+        return events
 
     def _timed(self, events: list[StreamEvent]) -> list[StreamEvent]:
         for event in events:
             if isinstance(event, _TOKEN_EVENTS):
                 self.watch.token()
+        if self.splicer is not None:
+            events = self._spliced(events)
         return events
+
+    def _spliced(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        assert self.splicer is not None
+        out: list[StreamEvent] = []
+        for event in events:
+            if isinstance(event, ContentDelta) and event.choice == 0:
+                text = self.splicer.feed(event.text)
+                if text:
+                    out.append(ContentDelta(0, text))
+            elif isinstance(event, ChoiceFinished) and event.choice == 0:
+                held = self.splicer.flush()
+                if held:
+                    out.append(ContentDelta(0, held))
+                out.append(event)
+            else:
+                out.append(event)
+        return out
 
     # -- results -------------------------------------------------------------------------
 
@@ -139,7 +194,10 @@ class _StreamCore:
         usage = self.parser.acc.final_usage
         tokens = usage.get("completion_tokens") if usage else None
         timing = self.watch.stop(tokens if isinstance(tokens, int) else None)
-        completion = ChatCompletion.construct(**self.parser.acc.completion())
+        data = self.parser.acc.completion()
+        if self.splicer is not None and data["choices"]:
+            data["choices"][0]["message"]["content"] = self.text
+        completion = ChatCompletion.construct(**data)
         return ChatResult(
             completion,
             timing,
@@ -237,7 +295,7 @@ class ChatStream:
     @property
     def text(self) -> str:
         """Text of choice 0 received so far in the current attempt."""
-        return self._core.parser.acc.text
+        return self._core.text
 
     @property
     def attempt(self) -> int:
@@ -322,7 +380,7 @@ class AsyncChatStream:
 
     @property
     def text(self) -> str:
-        return self._core.parser.acc.text
+        return self._core.text
 
     @property
     def attempt(self) -> int:

@@ -96,13 +96,18 @@ class ChoiceFinished:
 
 @dataclass(frozen=True, slots=True)
 class StreamRestarted:
-    """The stream failed and a new attempt begins: renderers drop what they showed so far."""
+    """The stream failed and a new attempt begins.
+
+    Renderers drop what they showed so far, unless `keep` is set: then the new attempt
+    continues the partial reply (the retry policy's "continue" mode) and its text is appended.
+    """
 
     attempt: int
     max_attempts: int
     reason: str
     delay: float
     chunks_received: int
+    keep: bool = False
 
     def describe(self) -> str:
         """The status line: `connection lost after 37 chunks, retrying in 1.2 s (attempt 2 of 3)`"""

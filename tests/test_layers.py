@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "tool_runner": 1,
     "recording": 1,
     "throttle": 1,
+    "splice": 1,
     "markdown_blocks": 1,
     "failures": 2,
     "result": 2,

@@ -20,8 +20,9 @@ from nbstream.errors import (
     ServerStreamError,
     StreamDroppedError,
 )
-from nbstream.events import StreamRestarted
+from nbstream.events import ContentDelta, StreamRestarted
 from nbstream.retry import NO_RETRY, RetryPolicy, parse_retry_after
+from nbstream.splice import Splicer
 
 PROMPT = [{"role": "user", "content": "Explain quantum computing"}]
 QUICK = RetryPolicy(max_attempts=3, initial_delay=0.01, jitter=0.0)
@@ -190,3 +191,32 @@ def test_parse_retry_after_forms() -> None:
     assert when is not None and when > 1e9
     assert parse_retry_after({"retry-after": date}, now=when + 10**10) == 0.0
     assert parse_retry_after({}) is None
+
+
+def test_continue_mode_splices_without_duplication(client, reference) -> None:
+    policy = QUICK.with_options(mode="continue")
+    stream = stream_chat(client, model=faulty("drop=40,times=1"), messages=PROMPT, retry=policy)
+    shown = ""
+    restarts = []
+    for event in stream:
+        if isinstance(event, ContentDelta):
+            shown += event.text
+        elif isinstance(event, StreamRestarted):
+            restarts.append(event)
+    (restart,) = restarts
+    assert restart.keep  # renderers keep the partial text and append
+    result = stream.result()
+    assert result.text == reference  # the tutor repeated a word; the splice removed it
+    assert shown == reference  # and what was displayed never had the repeat either
+    assert result.attempts == 2
+
+
+def test_splicer_overlap_rules() -> None:
+    splicer = Splicer("The quick brown fox", window=10)
+    assert splicer.feed("brown ") == ""
+    assert splicer.feed("fox jumps") == " jumps"
+    assert splicer.overlap == len("brown fox")
+    assert splicer.join("brown fox jumps") == "The quick brown fox jumps"
+    fresh = Splicer("Hello")
+    assert fresh.feed("o") == "" and fresh.flush() == "o"  # one char is no overlap
+    assert Splicer("").feed("anything") == "anything"
