@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -66,11 +67,14 @@ def run_serve(args: argparse.Namespace) -> int:
         f"OPENAI_BASE_URL={server.base_url} OPENAI_API_KEY={key} (Ctrl+C stops)",
         flush=True,
     )
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        threading.Event().wait()
+        stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         server.stop()
     return 0
 

@@ -72,7 +72,8 @@ def test_deliberate_drops_log_nothing(
     assert not [r for r in caplog.records if "without completing" in r.getMessage()]
 
 
-def test_cli_serve_prints_one_line_without_the_key() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_cli_serve_prints_one_line_without_the_key(stop_signal: signal.Signals) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cmd = [
         sys.executable,
@@ -100,7 +101,7 @@ def test_cli_serve_prints_one_line_without_the_key() -> None:
         )
         assert reply.status_code == 200
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0
     assert "sk-hidden-42" not in out + err and "Traceback" not in err
