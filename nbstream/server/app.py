@@ -125,7 +125,8 @@ async def chat_completions(request: Request) -> ASGIApp:
         completion = Completion(req, name.name, compose)
         if req.stream:
             events = apply_dialect(spec.dialect, completion.events(), completion.usage, request_id)
-            return StreamResponse(events, Schedule(pace), spec, streams, headers)
+            per_choice = Pace(pace.tps * req.n if pace.tps else None, pace.ttft)
+            return StreamResponse(events, Schedule(per_choice), spec, streams, headers)
         result = completion.body()
         generation = result["usage"]["completion_tokens"] / pace.tps / req.n if pace.tps else 0.0
         return JSONBodyResponse(result, pace.ttft + generation, spec, streams, headers)
