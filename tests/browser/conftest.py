@@ -1,0 +1,78 @@
+"""Fixtures for real-browser tests: one JupyterLab per session, a fresh Chromium page per test.
+
+Skipped (with the reason) when Chromium is not installed, except in CI, where a missing
+browser is a failure: CI must run these (`apt-get install -y chromium`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, JupyterLab, running_jupyterlab
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"browser tests need Chromium at {CHROMIUM} in CI")
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    for item in items:
+        if "tests/browser/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    """A JupyterLab server (url, token, root) for the whole session, stopped at the end."""
+    with running_jupyterlab(tmp_path_factory.mktemp("lab") / "notebooks") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    """Messages of every alert/confirm/prompt the page opened (each is dismissed)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
+    """A fresh page (own context) that records dialogs and dismisses them."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page = context.new_page()
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def docs_dir() -> Path:
+    """Where screenshots for the documentation are saved."""
+    DOCS.mkdir(exist_ok=True)
+    return DOCS
