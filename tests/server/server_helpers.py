@@ -10,7 +10,7 @@ import httpx
 from nbstream.sse import SSEDecoder
 
 
-def user(text: str) -> list[dict[str, Any]]:
+def user(text: str) -> list[Any]:
     return [{"role": "user", "content": text}]
 
 
@@ -47,7 +47,7 @@ def content_of(chunks: list[Any], index: int = 0) -> str:
     )
 
 
-WEATHER_TOOL: dict[str, Any] = {
+WEATHER_TOOL: Any = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -62,7 +62,7 @@ WEATHER_TOOL: dict[str, Any] = {
         },
     },
 }
-STOCK_TOOL: dict[str, Any] = {
+STOCK_TOOL: Any = {
     "type": "function",
     "function": {
         "name": "get_stock_price",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -76,7 +77,7 @@ def test_tool_planning(prompt: str, expected: list[tuple[str, dict[str, str]]]) 
 
 
 def test_tool_result_reply_quotes_results() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "Weather in Rome?"},
         {
             "role": "assistant",
