@@ -22,6 +22,7 @@ from nbstream.types import COMPLETION_OBJECT
 
 __all__ = ["Completion", "Step"]
 
+EPOCH_2025 = 1_735_689_600
 _ALTERNATIVES = (" the", " a", ",", " and", ".", " to", " of", " is", "\n", " it")
 
 
@@ -93,16 +94,13 @@ class Completion:
     req: ChatRequest
     model: str
     compose: Callable[[ChatRequest, int], Reply]
-    id: str = ""
-    created: int = 0
     completion_tokens: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         key = (self.req.body, self.model)
-        self.id = self.id or "chatcmpl-" + digest(key, length=29)
-        self.created = (
-            self.created or 1_735_689_600 + int(digest(key, "t", length=6), 36) % 31_536_000
-        )
+        self.id = "chatcmpl-" + digest(key, length=29)
+        # Within the year after 2025-01-01, derived from the request like the id.
+        self.created = EPOCH_2025 + int.from_bytes(digest(key, "created").encode()) % 31_536_000
         self.prompt_tokens = count_tokens(self.req.messages, self.req.tools)
         self.factory = ChunkFactory(
             self.id, self.created, self.model, include_usage=self.req.include_usage
