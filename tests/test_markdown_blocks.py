@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import mistune
@@ -33,7 +34,7 @@ def seal_points(text: str, seal_size: int = 0, pieces: list[str] | None = None) 
 
 def segments(text: str, points: list[int]) -> list[str]:
     cuts = [0, *points, len(text)]
-    return [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(cuts)]
 
 
 def long_document(tokens: int) -> str:
@@ -85,7 +86,7 @@ def test_segments_render_exactly_like_the_whole(text: str) -> None:
 )
 def test_seal_points_do_not_depend_on_chunking(text: str, cuts: list[int], seal_size: int) -> None:
     bounds = sorted({c % (len(text) + 1) for c in cuts} | {0, len(text)})
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
     assert seal_points(text, seal_size, pieces) == seal_points(text, seal_size)
 
 
@@ -93,7 +94,7 @@ def test_seal_points_are_at_least_seal_size_apart() -> None:
     text = long_document(6000)
     points = seal_points(text, 2000)
     assert points
-    assert all(b - a >= 2000 for a, b in zip([0, *points], points, strict=False))
+    assert all(b - a >= 2000 for a, b in itertools.pairwise([0, *points]))
 
 
 def test_feeding_is_linear_in_the_new_text() -> None:
