@@ -410,9 +410,13 @@ def plain(value: Any) -> Any:
     return value.model_dump() if isinstance(value, pydantic.BaseModel) else value
 
 
+Case = tuple[list[inspect.Parameter], dict[str, Any], dict[str, Any]]
+
+
 @st.composite
-def generated_tools(draw: st.DrawFn) -> tuple[Tool, dict[str, Any], dict[str, Any], dict[str, Any]]:
-    parameters, arguments, expected, received = [], {}, {}, {}
+def signatures_and_arguments(draw: st.DrawFn) -> Case:
+    """A random keyword signature, arguments that match it, and what the function should get."""
+    parameters, arguments, expected = [], {}, {}
     for i, kind in enumerate(draw(st.lists(st.sampled_from(sorted(KINDS)), max_size=6))):
         annotation, strategy, default = KINDS[kind]
         name, optional = f"{kind}_{i}", draw(st.booleans())
@@ -428,6 +432,14 @@ def generated_tools(draw: st.DrawFn) -> tuple[Tool, dict[str, Any], dict[str, An
             arguments[name] = draw(strategy)
         value = arguments.get(name, default)
         expected[name] = {"country": "FR", **value} if kind == "place" and value else value
+    return parameters, arguments, expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(signatures_and_arguments())
+def test_matching_arguments_reach_the_function_unchanged(case: Case) -> None:
+    parameters, arguments, expected = case
+    received: dict[str, Any] = {}
 
     def generated(**kwargs: Any) -> str:
         received.update({k: plain(v) for k, v in kwargs.items()})
@@ -435,15 +447,7 @@ def generated_tools(draw: st.DrawFn) -> tuple[Tool, dict[str, Any], dict[str, An
 
     generated.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     generated.__annotations__ = {p.name: p.annotation for p in parameters}
-    return Tool.from_function(generated), arguments, expected, received
-
-
-@settings(max_examples=150, deadline=None)
-@given(generated_tools())
-def test_matching_arguments_reach_the_function_unchanged(
-    case: tuple[Tool, dict[str, Any], dict[str, Any], dict[str, Any]],
-) -> None:
-    tool, arguments, expected, received = case
+    tool = Tool.from_function(generated)
     required = [k for k, v in tool.parameters["properties"].items() if "default" not in v]
     assert tool.parameters.get("required", []) == required
     outcome = run_tool_calls([call("generated", json.dumps(arguments))], [tool], timeout=None)[0]
