@@ -315,4 +315,8 @@ def test_pacing_per_server_and_per_request(server: TutorServer, client: OpenAI) 
         start = time.perf_counter()
         fast = slow.with_options(default_headers={"x-nbstream-pace": "tps=0,ttft=0"})
         list(fast.chat.completions.create(model="tutor", messages=user("/tokens 40"), stream=True))
-        assert time.perf_counter() - start < 0.2
+        assert time.perf_counter() - start < times[-1] / 2
+    start = time.perf_counter()
+    _, chunks = stream_text(client, model="tutor@tps=50", messages=user("/tokens 20"), n=2)
+    assert len(chunks) == 2 + 40 + 2
+    assert 0.35 < time.perf_counter() - start < 0.75  # each choice at 50/s: 0.4 s, not 0.8 s

@@ -110,7 +110,7 @@ def test_shipped_recordings_replay_at_scaled_speed(server: TutorServer) -> None:
     )
     start = time.perf_counter()
     raw_stream(server.base_url, {"model": "replay:first-stream@speed=0", "messages": user("x")})
-    assert time.perf_counter() - start < 0.3
+    assert time.perf_counter() - start < elapsed / 2
 
 
 def test_replay_ollama_and_tool_call_recordings(client: OpenAI) -> None:
