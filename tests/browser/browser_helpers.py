@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -57,13 +57,25 @@ class JupyterLab:
     def lab_url(self, path: str = "") -> str:
         return f"{self.url}lab/tree/{path}?token={self.token}"
 
-    def api(self, path: str) -> Any:
-        """GET a JSON endpoint of the server's REST API (e.g. `api/kernels`)."""
+    def notebook7_url(self, path: str) -> str:
+        """The same notebook in Notebook 7's UI (served by the same server if installed)."""
+        return f"{self.url}notebooks/{path}?token={self.token}"
+
+    def api(self, path: str, body: Any = None) -> Any:
+        """GET (or, with a body, POST) a JSON endpoint of the REST API, e.g. `api/kernels`."""
+        data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            self.url + path, headers={"Authorization": f"token {self.token}"}
+            self.url + path,
+            data=data,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
+
+    def start_session(self, path: str, kernel: str = "python3") -> str:
+        """Start the notebook's kernel before Lab opens it (no start-up race); its kernel id."""
+        body = {"path": path, "name": path, "type": "notebook", "kernel": {"name": kernel}}
+        return str(self.api("api/sessions", body)["kernel"]["id"])
 
 
 def free_port() -> int:
@@ -188,12 +200,25 @@ class Notebook:
         self.path = path
 
     @classmethod
-    def open(cls, page: Page, lab: JupyterLab, name: str, cells: Sequence[str] = ()) -> Notebook:
-        """Write `name` with `cells` (not run), open it, and wait until its kernel is idle."""
+    def open(
+        cls,
+        page: Page,
+        lab: JupyterLab,
+        name: str,
+        cells: Sequence[str] = (),
+        *,
+        ui: Literal["lab", "notebook7"] = "lab",
+    ) -> Notebook:
+        """Write `name` with `cells` (not run), open it in JupyterLab or Notebook 7, and wait
+        until its kernel is idle."""
         (lab.root / name).write_text(json.dumps(notebook_json(cells)))
-        page.goto(lab.lab_url(name))
+        lab.start_session(name)
+        page.goto(lab.lab_url(name) if ui == "lab" else lab.notebook7_url(name))
         notebook = cls(page, lab, name)
         expect(notebook.cells.first).to_be_visible(timeout=60_000)
+        if ui == "lab":
+            status = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle"))
+            expect(status.first).to_be_visible(timeout=60_000)
         notebook.wait_idle()
         return notebook
 

@@ -174,7 +174,7 @@ function toolCard(card, streaming) {
   box.open = true;
   box.dataset.state = card.result == null ? "running" : card.ok === false ? "failed" : "ok";
   const summary = box.appendChild(el("summary"));
-  summary.append(el("span", "nbs-tool-name", `🔧 ${card.name || "tool"}`));
+  summary.append(el("span", "nbs-tool-kind", "tool"), el("span", "nbs-tool-name", card.name));
   const state = { running: "running…", ok: "✓ done", failed: "✗ failed" }[box.dataset.state];
   summary.append(el("span", "nbs-tool-state", state));
   box.append(el("div", "nbs-tool-label", "arguments"));
@@ -211,7 +211,7 @@ function messageNode(entry, live) {
   const body = node.appendChild(el("div", "nbs-md"));
   body.append(renderMarkdown(entry.content || ""));
   if (live) cursorHost(body).append(el("span", "nbs-cursor", "▍"));
-  if (entry.interrupted) node.append(el("div", "nbs-badge nbs-stopped", "⏹ stopped: partial reply"));
+  if (entry.interrupted) node.append(el("div", "nbs-badge nbs-stopped", "■ stopped: partial reply"));
   if (entry.error) node.append(el("div", "nbs-badge nbs-error", `⚠ ${entry.error}`));
   if (entry.footer) node.append(el("div", "nbs-footer", entry.footer));
   return node;
@@ -332,7 +332,7 @@ function render({ model, el: root }) {
     } else if (status.state === "stopped") {
       parts = ["stopped", status.footer];
     } else {
-      parts = [status.footer || `ready · ${model.get("model")}`];
+      parts = status.footer ? ["done", status.footer] : [`ready · ${model.get("model")}`];
     }
     statusEl.dataset.state = busy ? "streaming" : status.state || "idle";
     statusEl.replaceChildren(el("span", "nbs-dot"), parts.filter(Boolean).join(" · "));
