@@ -116,6 +116,7 @@ class _Piece:
     start: SoftPoint
     end: int | None = None  # None while it is the hot (growing) piece
     shown: str = ""  # the Markdown it shows now
+    soft_end: SoftPoint | None = None  # set when what it shows ends at a soft point
 
 
 class LiveReply:
@@ -137,7 +138,7 @@ class LiveReply:
         json_mode: bool = False,
         seal_size: int = 6000,
         piece_size: int = 384,
-        max_pieces: int = 12,
+        max_pieces: int = 16,
         interval: float = 0.05,
         max_messages: int = 20,
     ) -> None:
@@ -150,6 +151,7 @@ class LiveReply:
         self.seal_size = seal_size
         self.piece_size = piece_size
         self.max_pieces = max_pieces
+        self.clock = clock
         self.throttle = Throttle(interval, clock)
         self.window = MessageWindow(max_messages, 1.0, clock)
         self.budget = ByteBudget()
@@ -164,6 +166,8 @@ class LiveReply:
         self._flow = self._new_flow()
         self._region: _Piece | None = None
         self._by_choice: dict[int, ReplyText] = {}
+        self._began: float | None = None  # when the first reply text arrived
+        self._paced_until = 0.0  # no live redraw before this (bytes paced by cost)
 
     # -- output primitives ---------------------------------------------------------------
 
@@ -255,6 +259,8 @@ class LiveReply:
     def _received(self, size: int) -> None:
         self.budget.receive(size)
         if self.live and self.throttle.due():
+            if self._began is None:
+                self._began = self.clock()
             self._tick()
 
     def _restart(self, event: StreamRestarted) -> None:
@@ -281,12 +287,14 @@ class LiveReply:
     # -- rendering -----------------------------------------------------------------------
 
     def _tick(self) -> None:
+        now = self.clock()
+        redraw, spent = now >= self._paced_until, self.budget.sent
         if self.choices > 1:
-            sent = bool(self._pieces) and self._fits(1, self.budget.received * 2 + 400)
+            sent = redraw and bool(self._pieces) and self._fits(1, self.budget.received * 2 + 400)
             if sent:
                 self._show(self._pieces[0], self._choices_markdown())
         elif self.region:
-            sent = self._update_region()
+            sent = redraw and self._update_region()
         elif self._flow.pending:
             restores = sum(1 for p in self._pieces if p.shown)
             needed, room = restores + len(self._flow.pending), self.window.room()
@@ -294,9 +302,14 @@ class LiveReply:
             if sent:
                 self._emit_pending()
         else:
-            sent = self._update_tools() | self._update_text()
+            sent = redraw and (self._update_tools() | self._update_text())
         if sent:
             self.throttle.fire()
+        if self.budget.sent > spent and self._began is not None:
+            # Spread live bytes out, at most max(768 B/s, 2 x the input rate), so the
+            # budget's slack lasts and a slow reply keeps being redrawn regularly.
+            rate = max(768.0, 2 * self.budget.received / max(now - self._began, 1e-3))
+            self._paced_until = now + (self.budget.sent - spent) / rate
 
     def _emit_pending(self) -> None:
         if not self.region:
@@ -315,32 +328,37 @@ class LiveReply:
 
     def _update_text(self) -> bool:
         flow = self._flow
-        end = flow.end
+        end, soft = flow.end, flow.scanner.soft
         hot = self._pieces[-1] if self._pieces and self._pieces[-1].end is None else None
         start = hot.start if hot is not None else flow.next_start
+        sent = False
+        if hot is not None and len(self._pieces) < self.max_pieces:
+            done = hot.soft_end
+            if done is not None and done.offset - start.offset >= self.piece_size // 2:
+                hot, start = None, self._freeze(hot, done)  # it already shows its last state
+            elif soft.offset - start.offset >= self.piece_size and self._fits(
+                1, soft.offset - start.offset + 120
+            ):
+                # Redraw only up to the soft point: that is the piece's last redraw, and
+                # the rest goes into a new, small piece (so no piece grows unaffordable).
+                self._show(hot, flow.piece(start, soft.offset, soft.marker))
+                hot, start, sent = None, self._freeze(hot, soft), True
         if end <= start.offset:
-            return False
-        soft = flow.scanner.soft
-        frozen = False
-        if (
-            hot is not None
-            and len(self._pieces) < self.max_pieces
-            and soft.offset - start.offset >= self.piece_size
-            and self._fits(3, end - start.offset + 400)
-        ):
-            self._show(hot, self._flow.piece(start, soft.offset, soft.marker))
-            hot.end, hot, start, frozen = soft.offset, None, soft, True
-            flow.next_start = soft
-            if end == start.offset:
-                return True
-        markdown = self._flow.piece(start, end)
+            return sent
+        markdown = flow.piece(start, end)
         if not self._fits(1 if hot else 2, len(markdown) + 120):
-            return frozen
+            return sent
         if hot is None:
             hot = self._new_piece(start)
             self._pieces.append(hot)
         self._show(hot, markdown)
+        hot.soft_end = soft if soft.offset == end else None
         return True
+
+    def _freeze(self, piece: _Piece, at: SoftPoint) -> SoftPoint:
+        piece.end = at.offset
+        self._flow.next_start = at
+        return at
 
     def _update_region(self) -> bool:
         flow, region = self._flow, self._region
@@ -359,9 +377,10 @@ class LiveReply:
         flow = self._flow
         if not self.region:
             self._clear_pieces()
-        for segment in flow.take_rest():
-            self._seal(segment)
-        self._flow = self._new_flow()
+        if flow.end > self._new_flow().end:  # more than the JSON mode's opening fence
+            for segment in flow.take_rest():
+                self._seal(segment)
+            self._flow = self._new_flow()
 
     def _choices_markdown(self) -> str:
         texts = [
