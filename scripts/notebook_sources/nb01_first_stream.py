@@ -133,7 +133,8 @@ NOTEBOOK = Notebook(
             of the first and last chunks.
         """),
         code("""
-            for chunk in client.chat.completions.create(model="tutor", messages=question, stream=True):
+            stream = client.chat.completions.create(model="tutor", messages=question, stream=True)
+            for chunk in stream:
                 print(chunk.choices[0].delta.content or "", end="", flush=True)
         """),
         md("""
