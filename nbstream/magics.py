@@ -201,13 +201,23 @@ class ChatMagics(Magics):
 
     def _command(self, rest: str) -> bool:
         words = rest.split()
-        if rest.strip() == "history":
+        if words == ["history"]:
             self._history()
-        elif rest.strip() == "reset":
+        elif words == ["reset"]:
             self.session.reset()
             print("nbstream: conversation cleared (settings kept)")
-        elif words and words[0] == "config" and all(_SETTING.match(w) for w in words[1:]):
-            self._config(rest.strip()[len("config") :])
+        elif words and words[0] == "config":
+            # Never a prompt: a line that may hold a key must not be sent to a model.
+            try:
+                items = shlex.split(rest)[1:]
+            except ValueError as error:
+                raise UsageError(f"%chat config: {error}") from error
+            if not all(_SETTING.match(item) for item in items):
+                raise UsageError(
+                    "%chat config takes key=value pairs (quote values with spaces); "
+                    "to ask the model about config, use %%chat"
+                )
+            self._config(items)
         else:
             return False
         return True
@@ -234,9 +244,9 @@ class ChatMagics(Magics):
             content = content if len(content) <= 300 else content[:299] + "…"
             print(f"{message['role']}{mark}: {content}")
 
-    def _config(self, text: str) -> None:
+    def _config(self, items: list[str]) -> None:
         session = self.session
-        pairs = dict(item.split("=", 1) for item in shlex.split(text))
+        pairs = dict(item.split("=", 1) for item in items)
         endpoint_args = {k: pairs.pop(k) for k in ENDPOINT_KEYS if k in pairs}
         for key, raw in pairs.items():
             if key not in (*REQUEST_SETTINGS, "system", *VIEW_KEYS):
