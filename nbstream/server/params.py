@@ -130,6 +130,26 @@ def _content_ok(content: Any) -> bool:
     )
 
 
+def _tool_calls(calls: Any, where: str) -> list[dict[str, Any]]:
+    """A message's `tool_calls`: a list of {id, function: {name, arguments}}."""
+    if calls is None:
+        return []
+    if not isinstance(calls, list):
+        raise invalid_type(where, "an array", calls)
+    for i, call in enumerate(calls):
+        if not isinstance(call, dict):
+            raise invalid_type(f"{where}[{i}]", "an object", call)
+        function = call.get("function")
+        if not isinstance(call.get("id"), str):
+            raise invalid_type(f"{where}[{i}].id", "a string", call.get("id"))
+        if not isinstance(function, dict):
+            raise invalid_type(f"{where}[{i}].function", "an object", function)
+        for key in ("name", "arguments"):
+            if not isinstance(function.get(key), str):
+                raise invalid_type(f"{where}[{i}].function.{key}", "a string", function.get(key))
+    return calls
+
+
 def _messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     if "messages" not in body:
         raise missing_parameter("messages")
@@ -159,13 +179,12 @@ def _messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
         if not _content_ok(message.get("content")):
             raise invalid_type(f"{where}.content", "a string or an array of parts", message)
+        calls = _tool_calls(message.get("tool_calls"), f"{where}.tool_calls")
         if role == "assistant":
-            calls = message.get("tool_calls") or []
-            if not isinstance(calls, list):
-                raise invalid_type(f"{where}.tool_calls", "an array", calls)
-            open_calls = {c.get("id") for c in calls if isinstance(c, dict)} - {None}
+            open_calls = {c["id"] for c in calls}
         elif role == "tool":
-            if message.get("tool_call_id") not in open_calls:
+            call_id = message.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in open_calls:
                 raise bad_request(
                     "Invalid parameter: messages with role 'tool' must be a response to a "
                     "preceeding message with 'tool_calls'.",

@@ -17,6 +17,25 @@ __all__ = ["validate_tool_choice", "validate_tools"]
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+def _schema_problem(params: Any) -> str | None:
+    """What is wrong with a function's parameter schema, if anything."""
+    if params is None:
+        return None
+    if not isinstance(params, dict) or params.get("type", "object") != "object":
+        return "schema must be a JSON Schema of 'type: \"object\"'"
+    props = params.get("properties", {})
+    if not isinstance(props, dict) or not all(isinstance(p, dict) for p in props.values()):
+        return "'properties' must be an object mapping names to schemas"
+    required = params.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        return "'required' must be an array of property names"
+    for key, prop in props.items():
+        items = prop.get("items")
+        if items is not None and not isinstance(items, dict):
+            return f"'items' of property '{key}' must be a schema object"
+    return None
+
+
 def validate_tools(tools: Any) -> tuple[dict[str, Any], ...]:
     """Check `tools`: function tools with valid names and object schemas."""
     if tools is None:
@@ -43,13 +62,10 @@ def validate_tools(tools: Any) -> tuple[dict[str, Any], ...]:
                 f"{where}.function.name",
                 "invalid_value",
             )
-        params = function.get("parameters")
-        if params is not None and (
-            not isinstance(params, dict) or params.get("type", "object") != "object"
-        ):
+        problem = _schema_problem(function.get("parameters"))
+        if problem:
             raise bad_request(
-                f"Invalid schema for function '{name}': schema must be a JSON Schema of "
-                "'type: \"object\"'.",
+                f"Invalid schema for function '{name}': {problem}.",
                 f"{where}.function.parameters",
                 "invalid_function_parameters",
             )

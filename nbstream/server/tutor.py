@@ -63,7 +63,7 @@ def _opener(req: ChatRequest, index: int, prompt: str) -> str:
 
 def _instance(schema: Mapping[str, Any], data: Mapping[str, Any], key: str = "") -> Any:
     """A value valid against a (simple) JSON schema, filled from `data` where names match."""
-    if key in data:
+    if key and key in data:
         return data[key]
     if "const" in schema:
         return schema["const"]
@@ -73,7 +73,8 @@ def _instance(schema: Mapping[str, Any], data: Mapping[str, Any], key: str = "")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
-        props = schema.get("properties") or {}
+        props = schema.get("properties")
+        props = props if isinstance(props, dict) else {}
         return {k: _instance(v if isinstance(v, dict) else {}, data, k) for k, v in props.items()}
     if kind == "array":
         items = schema.get("items")

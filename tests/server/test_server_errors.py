@@ -108,6 +108,36 @@ BAD_REQUESTS: list[tuple[Any, str | None, str | None]] = [
         None,
     ),
     ({"model": "tutor@explode=1", "messages": user("hi")}, "model", "invalid_value"),
+    (
+        {"model": "tutor", "messages": [{"role": "assistant", "tool_calls": 1.0}]},
+        "messages[0].tool_calls",
+        "invalid_type",
+    ),
+    (
+        {"model": "tutor", "messages": [{"role": "assistant", "tool_calls": [{"id": "c"}]}]},
+        "messages[0].tool_calls[0].function",
+        "invalid_type",
+    ),
+    (
+        {"model": "tutor", "messages": [{"role": "tool", "tool_call_id": [], "content": "1"}]},
+        "messages[0].role",
+        None,
+    ),
+    *(
+        (
+            chat_body(
+                tools=[{"type": "function", "function": {"name": "f", "parameters": schema}}]
+            ),
+            "tools[0].function.parameters",
+            "invalid_function_parameters",
+        )
+        for schema in (
+            {"type": "object", "properties": [1, 2]},
+            {"type": "object", "properties": {"a": 5}},
+            {"type": "object", "required": "a"},
+            {"type": "object", "properties": {"a": {"type": "array", "items": [1]}}},
+        )
+    ),
 ]
 
 
