@@ -29,10 +29,18 @@ from ..events import (
     ToolCallStarted,
     UsageReceived,
 )
+from ..result import ChatResult
 from ..session import RoundStarted, ToolResult, TurnEvent
-from ._protocol import DeltaMessage, SnapshotMessage, ToolCard
+from ._protocol import (
+    DeltaMessage,
+    SnapshotMessage,
+    State,
+    Status,
+    ToolCard,
+    TranscriptEntry,
+)
 
-__all__ = ["MAX_RESULT_CHARS", "ReplyFeed", "counts"]
+__all__ = ["MAX_RESULT_CHARS", "ReplyFeed", "counts", "final_status"]
 
 MAX_RESULT_CHARS = 4000  # a tool card shows this much of a result; the model got all of it
 ENVELOPE = 80  # bytes ipywidgets adds around a custom message: comm_id, method, content
@@ -112,9 +120,9 @@ class ReplyFeed:
                 pending["args"] = pending.get("args", "") + event.delta
                 self._count(event.delta)
         elif isinstance(event, ToolCallDone):
-            card = self.cards.get(event.id) or self.cards.get(self._by_index.get(event.index, ""))
-            if card is not None and card["args"] != event.arguments:
-                card["args"] = event.arguments
+            done = self.cards.get(event.id) or self.cards.get(self._by_index.get(event.index, ""))
+            if done is not None and done["args"] != event.arguments:
+                done["args"] = event.arguments
                 self._replace = True
         elif isinstance(event, ToolResult):
             self._result(event)
@@ -241,3 +249,41 @@ class ReplyFeed:
         message["tools"] = list(self.cards.values())
         self._figures(message, every=True)
         return message
+
+    def entry(
+        self,
+        result: ChatResult | None,
+        *,
+        stopped: bool,
+        error: BaseException | None,
+        model: str,
+    ) -> TranscriptEntry:
+        """The reply as committed to the transcript, however the turn ended."""
+        entry: TranscriptEntry = {"id": self.id, "role": "assistant", "content": self.text}
+        entry["model"] = result.model if result is not None and result.model else model
+        if self.cards:
+            entry["tools"] = list(self.cards.values())
+        if stopped:
+            entry["interrupted"] = True
+        if error is not None:
+            entry["error"] = str(error) or type(error).__name__
+        if result is not None:
+            entry["footer"] = result.footer()
+        return entry
+
+
+def final_status(
+    result: ChatResult | None, *, stopped: bool, error: BaseException | None, model: str
+) -> Status:
+    """The status line once a turn has ended: its state and the result's figures."""
+    state: State = "error" if error is not None else "stopped" if stopped else "done"
+    status: Status = {"state": state, "model": model}
+    if error is not None:
+        status["error"] = str(error) or type(error).__name__
+    if result is not None:
+        status["footer"] = result.footer()
+        status["ttft"] = result.timing.time_to_first_token
+        status["tps"] = result.timing.tokens_per_second
+        status["usage"] = counts(result.usage.model_dump()) if result.usage is not None else None
+        status["retries"] = result.attempts - 1
+    return status

@@ -25,6 +25,7 @@ __all__ = [
     "LiveFigures",
     "Pending",
     "SnapshotMessage",
+    "State",
     "Status",
     "ToolCard",
     "TranscriptEntry",

@@ -12,18 +12,18 @@ import asyncio
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anywidget
 import traitlets
-from ipywidgets import CallbackDispatcher
+from ipywidgets import CallbackDispatcher  # type: ignore[import-untyped]
 
 from ..endpoint import Endpoint, default_model, sync_client
 from ..result import ChatResult
 from ..session import AsyncTurn, ChatSession, Turn
 from ..tools import Tool
-from ._feed import ReplyFeed, counts
-from ._protocol import Pending, Status, TranscriptEntry
+from ._feed import ReplyFeed, final_status
+from ._protocol import Pending, TranscriptEntry
 
 __all__ = ["ChatWidget"]
 
@@ -34,7 +34,7 @@ _NOT_CHAT = ("embed", "tts", "whisper", "dall-e", "moderation", "davinci", "babb
              "transcribe", "audio", "realtime", "search", "computer-use")  # fmt: skip
 
 
-class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class ChatWidget(anywidget.AnyWidget):
     """A chat transcript, an input box and a model selector, streaming from `session`.
 
     Args:
@@ -43,7 +43,8 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
         model: model to start with; `models`: the selector's choices (default: the
             endpoint's `/models`).
         max_rate: most `delta` messages per second sent to the view.
-        **params: further request parameters for every turn (`temperature`, `extra_headers`).
+        **params: widget traits (`layout`, `placeholder`); anything else is a request
+            parameter for every turn (`temperature`, `extra_headers`, ...).
     """
 
     _esm = STATIC / "chat.js"
@@ -74,8 +75,10 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
         endpoint = self.session.resolved_endpoint()
         chosen = model or self.session.settings.get("model") or default_model(endpoint)
         listed = list(models) if models is not None else list_models(endpoint)
-        super().__init__(model=chosen, models=listed if chosen in listed else [chosen, *listed])
-        self.params: dict[str, Any] = dict(params)
+        traits = {k: params.pop(k) for k in list(params) if k in self.class_trait_names()}
+        listed = listed if chosen in listed else [chosen, *listed]
+        super().__init__(model=chosen, models=listed, **traits)  # layout=..., placeholder=...
+        self.params: dict[str, Any] = params
         self._tools: list[str | Tool] = []
         self.tools = list(tools)
         self._interval = 1 / max_rate
@@ -179,10 +182,10 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
         feed = ReplyFeed(reply_id, self._post, interval=self._interval)
         user: TranscriptEntry = {"id": f"{reply_id}-q", "role": "user", "content": text}
         pending: Pending = {"id": reply_id, "user": user}
-        status: Status = {"state": "streaming", "model": self.model}
+        status: dict[str, Any] = {"state": "streaming", "model": self.model}
         self._feed, self._stopping = feed, False
         with self.hold_sync():
-            self.pending, self.status, self.busy = dict(pending), dict(status), True
+            self.pending, self.status, self.busy = {**pending}, status, True
         return turn, feed
 
     def _run_sync(self, text: str) -> ChatResult:
@@ -266,7 +269,7 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
             result: ChatResult | None = turn.result
         except RuntimeError:
             result = None
-        entry = _entry(feed, result, stopped=stopped, error=error, model=self.model)
+        entry = feed.entry(result, stopped=stopped, error=error, model=self.model)
         user = self.pending.get("user") or {"id": f"{feed.id}-q", "role": "user", "content": ""}
         with self.hold_sync():
             if self._reset_after:
@@ -274,8 +277,9 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self.session.reset()
                 self.transcript, self.status = [], {"state": "idle"}
             else:
-                self.transcript = [*self.transcript, user, dict(entry)]
-                self.status = dict(_status(result, stopped=stopped, error=error, model=self.model))
+                self.transcript = [*self.transcript, user, {**entry}]
+                final = final_status(result, stopped=stopped, error=error, model=self.model)
+                self.status = cast("dict[str, Any]", final)
             self.pending, self.busy = {}, False
         if result is not None:
             self._replies(result)
@@ -296,43 +300,6 @@ class ChatWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self.new_chat()
         elif kind == "hello" and self._feed is not None:
             self._post(self._feed.snapshot())
-
-
-def _entry(
-    feed: ReplyFeed,
-    result: ChatResult | None,
-    *,
-    stopped: bool,
-    error: BaseException | None,
-    model: str,
-) -> TranscriptEntry:
-    entry: TranscriptEntry = {"id": feed.id, "role": "assistant", "content": feed.text}
-    entry["model"] = result.model if result is not None and result.model else model
-    if feed.cards:
-        entry["tools"] = list(feed.cards.values())
-    if stopped:
-        entry["interrupted"] = True
-    if error is not None:
-        entry["error"] = str(error) or type(error).__name__
-    if result is not None:
-        entry["footer"] = result.footer()
-    return entry
-
-
-def _status(
-    result: ChatResult | None, *, stopped: bool, error: BaseException | None, model: str
-) -> Status:
-    state = "error" if error is not None else "stopped" if stopped else "done"
-    status: Status = {"state": state, "model": model}
-    if error is not None:
-        status["error"] = str(error) or type(error).__name__
-    if result is not None:
-        status["footer"] = result.footer()
-        status["ttft"] = result.timing.time_to_first_token
-        status["tps"] = result.timing.tokens_per_second
-        status["usage"] = counts(result.usage.model_dump()) if result.usage is not None else None
-        status["retries"] = result.attempts - 1
-    return status
 
 
 def list_models(endpoint: Endpoint) -> list[str]:
