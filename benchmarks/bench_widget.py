@@ -114,7 +114,8 @@ def measure(client: Any, widget: str, tokens: int, tps: float | None) -> Row:
     reply, comms = execute(client, RUN[widget].format(prompt=prompt, headers=headers), comm_id)
     stamps = sorted(_time(m["header"]["date"]) for m in comms)
     peak = max((sum(1 for u in stamps if t <= u < t + 1.0) for t in stamps), default=0)
-    whole = sum(size({k: m[k] for k in ("header", "parent_header", "metadata", "content")}) for m in comms)  # fmt: skip
+    parts = ("header", "parent_header", "metadata", "content")
+    whole = sum(size({k: m[k] for k in parts}) for m in comms)
     return Row(
         widget=widget,
         tokens=tokens,
