@@ -204,7 +204,12 @@ class LiveReply:
         self._pieces.clear()
 
     def _fits(self, messages: int, cost: int) -> bool:
-        return self.window.room() >= messages and self.budget.allows(cost)
+        # Leave room in the window for what must be sent anyway: the seals the input rate
+        # brings within a second, and the final render (empty the pieces, rest, footer).
+        elapsed = self.clock() - self._began if self._began is not None else 1.0
+        seals = int(self.budget.received / max(elapsed, 0.05) / self.seal_size)
+        reserve = sum(1 for p in self._pieces if p.shown) + 3 + seals
+        return self.window.room() >= messages + reserve and self.budget.allows(cost)
 
     # -- events --------------------------------------------------------------------------
 
@@ -297,7 +302,7 @@ class LiveReply:
             sent = redraw and self._update_region()
         elif self._flow.pending:
             restores = sum(1 for p in self._pieces if p.shown)
-            needed, room = restores + len(self._flow.pending), self.window.room()
+            needed, room = restores + len(self._flow.pending) + 2, self.window.room()
             sent = needed <= room or room == self.window.limit
             if sent:
                 self._emit_pending()
