@@ -7,17 +7,12 @@ which always stops it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
-from openai import AsyncOpenAI, OpenAI
+from openai import OpenAI
 
 from nbstream.server import TutorServer
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +24,4 @@ def server() -> Iterator[TutorServer]:
 @pytest.fixture
 def client(server: TutorServer) -> Iterator[OpenAI]:
     with OpenAI(base_url=server.base_url, api_key="tutor", max_retries=0) as c:
-        yield c
-
-
-@pytest.fixture
-async def aclient(server: TutorServer) -> AsyncIterator[AsyncOpenAI]:
-    async with AsyncOpenAI(base_url=server.base_url, api_key="tutor", max_retries=0) as c:
         yield c

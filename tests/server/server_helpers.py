@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 
 from nbstream.sse import SSEDecoder
+
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a fresh loop in a worker thread.
+
+    The main thread may already run a loop (Playwright's sync API does, for the browser
+    tests), so async client tests never borrow it.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def user(text: str) -> list[Any]:

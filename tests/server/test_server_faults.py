@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from server_helpers import chat_body, events, raw_stream, user
+from server_helpers import chat_body, events, raw_stream, run_async, user
 
 from nbstream.server import TutorServer
 from nbstream.testing import running_server
@@ -42,16 +42,22 @@ def test_drop_seen_raw_by_httpx(server: TutorServer) -> None:
         raw_stream(server.base_url, chat_body("Hello!"), {"x-nbstream-fault": "drop=100000"})
 
 
-@pytest.mark.anyio
-async def test_drop_async(aclient: AsyncOpenAI) -> None:
-    stream = await aclient.chat.completions.create(
-        model="tutor@drop=3", messages=STORY, stream=True
-    )
-    count = 0
-    with pytest.raises(openai.APIConnectionError):
-        async for _ in stream:
-            count += 1
-    assert count == 3
+def test_drop_async(server: TutorServer) -> None:
+    async def scenario() -> tuple[int, BaseException | None]:
+        count = 0
+        async with AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0) as aclient:
+            stream = await aclient.chat.completions.create(
+                model="tutor@drop=3", messages=STORY, stream=True
+            )
+            try:
+                async for _ in stream:
+                    count += 1
+            except openai.APIConnectionError as exc:
+                return count, exc
+        return count, None
+
+    count, error = run_async(scenario())
+    assert count == 3 and isinstance(error, openai.APIConnectionError)
 
 
 def test_drop_times_once_then_success(client: OpenAI) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI, OpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
-from openai.types.chat import ChatCompletionChunk
-from server_helpers import STOCK_TOOL, WEATHER_TOOL, user
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from server_helpers import STOCK_TOOL, WEATHER_TOOL, run_async, user
 
 from nbstream.server import TutorServer
 from nbstream.server.models import ALIASES
@@ -33,30 +34,38 @@ def test_sync_stream_and_plain_agree(client: OpenAI) -> None:
     assert plain.usage is not None and plain.usage.completion_tokens == len(chunks) - 2
 
 
-@pytest.mark.anyio
-async def test_async_stream(aclient: AsyncOpenAI) -> None:
-    stream = await aclient.chat.completions.create(
-        model="tutor",
-        messages=user("List 5 EU countries"),
-        stream=True,
-        stream_options={"include_usage": True},
-    )
-    parts, usage = [], None
-    async for chunk in stream:
-        if chunk.choices:
-            parts.append(chunk.choices[0].delta.content or "")
-        else:
-            usage = chunk.usage
-    text = "".join(parts)
+def test_async_stream(server: TutorServer) -> None:
+    async def scenario() -> tuple[str, CompletionUsage | None, int]:
+        async with AsyncOpenAI(base_url=server.base_url, api_key="tutor") as aclient:
+            stream = await aclient.chat.completions.create(
+                model="tutor",
+                messages=user("List 5 EU countries"),
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            parts, usage = [], None
+            async for chunk in stream:
+                if chunk.choices:
+                    parts.append(chunk.choices[0].delta.content or "")
+                else:
+                    usage = chunk.usage
+        return "".join(parts), usage, len([p for p in parts if p])
+
+    text, usage, deltas = run_async(scenario())
     for country in ("Germany", "France", "Italy", "Spain", "Poland"):
         assert country in text
-    assert usage is not None and usage.completion_tokens == len([p for p in parts if p])
+    assert usage is not None and usage.completion_tokens == deltas
 
 
-@pytest.mark.anyio
-async def test_async_stream_helper_final_completion(aclient: AsyncOpenAI) -> None:
-    async with aclient.chat.completions.stream(model="gpt-4.1", messages=user("Hello!")) as s:
-        final = await s.get_final_completion()
+def test_async_stream_helper_final_completion(server: TutorServer) -> None:
+    async def scenario() -> ChatCompletion:
+        async with (
+            AsyncOpenAI(base_url=server.base_url, api_key="tutor") as aclient,
+            aclient.chat.completions.stream(model="gpt-4.1", messages=user("Hello!")) as s,
+        ):
+            return await s.get_final_completion()
+
+    final = run_async(scenario())
     assert final.model == "gpt-4.1"
     assert final.choices[0].message.role == "assistant"
     assert (final.choices[0].message.content or "").startswith("Hello!")
