@@ -32,6 +32,7 @@ class Cell:
     source: str
     learner: str | None = None
     fails_for_learner: bool = False
+    ignore_output: bool = False
 
 
 def _clean(text: str) -> str:
@@ -43,9 +44,10 @@ def md(text: str) -> Cell:
     return Cell("markdown", _clean(text))
 
 
-def code(text: str) -> Cell:
-    """A code cell: one idea, a few lines."""
-    return Cell("code", _clean(text))
+def code(text: str, *, ignore_output: bool = False) -> Cell:
+    """A code cell: one idea, a few lines. `ignore_output`: nbval runs it but cannot compare
+    its output (tagged `nbval-ignore-output`); only for output that cannot be made stable."""
+    return Cell("code", _clean(text), ignore_output=ignore_output)
 
 
 def answer(solution: str, learner: str) -> Cell:
