@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sys
 import time
 import uuid
@@ -207,8 +208,8 @@ class LiveReply:
         # Leave room in the window for what must be sent anyway: the seals the input rate
         # brings within a second, and the final render (empty the pieces, rest, footer).
         elapsed = self.clock() - self._began if self._began is not None else 1.0
-        seals = int(self.budget.received / max(elapsed, 0.05) / self.seal_size)
-        reserve = sum(1 for p in self._pieces if p.shown) + 3 + seals
+        seals = math.ceil(self.budget.received / max(elapsed, 0.05) / self.seal_size)
+        reserve = sum(1 for p in self._pieces if p.shown) + 4 + seals
         return self.window.room() >= messages + reserve and self.budget.allows(cost)
 
     # -- events --------------------------------------------------------------------------
@@ -295,21 +296,20 @@ class LiveReply:
         now = self.clock()
         redraw, spent = now >= self._paced_until, self.budget.sent
         if self.choices > 1:
-            sent = redraw and bool(self._pieces) and self._fits(1, self.budget.received * 2 + 400)
-            if sent:
+            if redraw and self._pieces and self._fits(1, self.budget.received * 2 + 400):
                 self._show(self._pieces[0], self._choices_markdown())
         elif self.region:
-            sent = redraw and self._update_region()
+            if redraw:
+                self._update_region()
         elif self._flow.pending:
             restores = sum(1 for p in self._pieces if p.shown)
             needed, room = restores + len(self._flow.pending) + 2, self.window.room()
-            sent = needed <= room or room == self.window.limit
-            if sent:
+            if needed <= room or room == self.window.limit:
                 self._emit_pending()
-        else:
-            sent = redraw and (self._update_tools() | self._update_text())
-        if sent:
-            self.throttle.fire()
+        elif redraw:
+            self._update_tools()
+            self._update_text()
+        self.throttle.fire()  # sent or not (no room, no budget): look again next interval
         if self.budget.sent > spent and self._began is not None:
             # Spread live bytes out, at most max(768 B/s, 2 x the input rate), so the
             # budget's slack lasts and a slow reply keeps being redrawn regularly.

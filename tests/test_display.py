@@ -143,13 +143,14 @@ def test_traffic_is_linear_and_at_most_20_messages_a_second(tokens: list[str], t
     assert len(final) <= view.max_pieces + 3  # the final render: empty pieces, seal, rest
 
 
-@pytest.mark.parametrize(("tokens", "tps", "max_gap"), [(1500, 50, 1.5), (8000, 200, 1.0)])
-def test_a_slow_reply_is_redrawn_regularly(tokens: int, tps: float, max_gap: float) -> None:
+@pytest.mark.parametrize("tokens_tps", [(1500, 50), (8000, 200)])
+def test_a_slow_reply_is_redrawn_regularly(tokens_tps: tuple[int, float]) -> None:
+    tokens, tps = tokens_tps
     sink, _, last = stream(TOKENS_32K[:tokens], tps)
     redraws = [t for t, _, data in sink.sent if data and t < last]
     gaps = [b - a for a, b in itertools.pairwise(redraws)]
-    assert max(gaps) < max_gap
-    assert len(redraws) > 2 * (last - 1000)  # more than two a second
+    assert max(gaps) < 1.5
+    assert len(redraws) > 1.5 * (last - 1000)  # at least one and a half a second
 
 
 def test_at_20_tokens_a_second_most_redraws_come_within_a_second() -> None:
