@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MAX_PIECE", "count_text_tokens", "count_tokens", "split_tokens"]
+__all__ = ["MAX_PIECE", "content_text", "count_text_tokens", "count_tokens", "split_tokens"]
 
 MAX_PIECE = 6
 _PIECE = re.compile(r" ?[^\W\d_]+| ?\d{1,3}| ?[^\w\s]{1,3}|\n+|[ \t]+|(?s:.)")
@@ -45,7 +45,8 @@ def count_text_tokens(text: str) -> int:
     return len(split_tokens(text))
 
 
-def _content_text(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """The text of a message `content`: a string, or the text parts of a list of parts."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -61,7 +62,7 @@ def count_tokens(
     for message in messages:
         total += _PER_MESSAGE
         total += count_text_tokens(str(message.get("role", "")))
-        total += count_text_tokens(_content_text(message.get("content")))
+        total += count_text_tokens(content_text(message.get("content")))
         if isinstance(message.get("name"), str):
             total += count_text_tokens(message["name"])
         for call in message.get("tool_calls") or []:

@@ -19,7 +19,7 @@ from typing import Any
 from nbstream.server.answers import answer, answer_data
 from nbstream.server.longdoc import parse_tokens_command, token_document
 from nbstream.server.params import ChatRequest
-from nbstream.server.tokens import split_tokens
+from nbstream.server.tokens import content_text, split_tokens
 from nbstream.server.toolcalls import PlannedCall, plan_tool_calls, tool_result_reply
 from nbstream.splice import CONTINUE_INSTRUCTION
 
@@ -38,20 +38,12 @@ class Reply:
     tool_calls: list[PlannedCall] = field(default_factory=list)
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return ""
-
-
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     """The text of the last user message (or of the last message, if no user spoke)."""
     for message in reversed(messages):
         if message.get("role") == "user":
-            return _text(message.get("content"))
-    return _text(messages[-1].get("content")) if messages else ""
+            return content_text(message.get("content"))
+    return content_text(messages[-1].get("content")) if messages else ""
 
 
 def _opener(req: ChatRequest, index: int, prompt: str) -> str:
@@ -103,11 +95,11 @@ def _continuation(req: ChatRequest, index: int) -> Reply | None:
     same on purpose, so a client's splicing of the overlap can be seen and tested.
     """
     messages = req.messages
-    if len(messages) < 3 or _text(messages[-1].get("content")) != CONTINUE_INSTRUCTION:
+    if len(messages) < 3 or content_text(messages[-1].get("content")) != CONTINUE_INSTRUCTION:
         return None
     if messages[-2].get("role") != "assistant":
         return None
-    partial = _text(messages[-2].get("content"))
+    partial = content_text(messages[-2].get("content"))
     original = compose(dataclasses.replace(req, messages=messages[:-2]), index)
     if original.tool_calls:
         return None

@@ -18,20 +18,24 @@ from nbstream.testing import running_server
 STORY = user("Tell me a story")
 
 
+def chunks_before(error: type[Exception], client: OpenAI, model: str) -> tuple[int, Exception]:
+    """Stream `model` until `error` is raised; return how many chunks came first, and it."""
+    received = 0
+    with pytest.raises(error) as info:
+        for _ in client.chat.completions.create(model=model, messages=STORY, stream=True):
+            received += 1
+    return received, info.value
+
+
 def faulty(client: OpenAI, spec: str, **kwargs: Any) -> OpenAI:
     return client.with_options(default_headers={"x-nbstream-fault": spec}, **kwargs)
 
 
 def test_drop_after_k_chunks_is_a_connection_error(client: OpenAI) -> None:
-    received = []
-    with pytest.raises(openai.APIConnectionError) as info:
-        for chunk in client.chat.completions.create(
-            model="tutor@drop=4", messages=STORY, stream=True
-        ):
-            received.append(chunk)
-    assert len(received) == 4
-    assert isinstance(info.value.__cause__, Exception)
-    assert "incomplete chunked read" in str(info.value.__cause__)
+    received, error = chunks_before(openai.APIConnectionError, client, "tutor@drop=4")
+    assert received == 4
+    assert isinstance(error.__cause__, Exception)
+    assert "incomplete chunked read" in str(error.__cause__)
 
 
 def test_drop_seen_raw_by_httpx(server: TutorServer) -> None:
@@ -156,14 +160,9 @@ def test_should_retry_false_stops_sdk_retries(server: TutorServer, client: OpenA
 
 
 def test_mid_stream_error_event(server: TutorServer, client: OpenAI) -> None:
-    received = []
-    with pytest.raises(openai.APIError) as info:
-        for chunk in client.chat.completions.create(
-            model="tutor@error=3", messages=STORY, stream=True
-        ):
-            received.append(chunk)
-    assert len(received) == 3
-    assert info.value.code == "stream_error" and info.value.type == "invalid_request_error"
+    received, error = chunks_before(openai.APIError, client, "tutor@error=3")
+    assert received == 3 and isinstance(error, openai.APIError)
+    assert error.code == "stream_error" and error.type == "invalid_request_error"
     with pytest.raises(openai.APIError) as retryable:
         list(
             client.chat.completions.create(

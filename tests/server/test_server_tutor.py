@@ -131,3 +131,23 @@ def test_model_names() -> None:
     )
     assert parse_model("replay:first-stream@speed=2").replay == "first-stream"
     assert not parse_model("gpt-7").known
+
+
+def test_continue_instruction_resumes_a_word_early() -> None:
+    from nbstream.server.params import validate_request
+    from nbstream.server.tutor import compose
+    from nbstream.splice import CONTINUE_INSTRUCTION
+
+    story = answer("Tell me a story")
+    partial = story[:120]
+    messages = [
+        {"role": "user", "content": "Tell me a story"},
+        {"role": "assistant", "content": partial},
+        {"role": "user", "content": CONTINUE_INSTRUCTION},
+    ]
+    rest = "".join(compose(validate_request({"model": "tutor", "messages": messages})).tokens)
+    overlap = len(partial) - story.index(rest)
+    assert story.endswith(rest) and 3 <= overlap < 40  # repeats the last word or so
+    messages[1]["content"] = "Something else entirely"
+    again = "".join(compose(validate_request({"model": "tutor", "messages": messages})).tokens)
+    assert again.endswith(story) and again.startswith("I cannot find where that reply stopped")
