@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sys
 import time
 import uuid
@@ -43,7 +42,7 @@ from .events import (
 from .markdown_blocks import ReplyText, SoftPoint
 from .result import ChatResult
 from .session import AsyncTurn, ChatSession, RoundStarted, ToolResult, Turn, default_session
-from .throttle import ByteBudget, MessageWindow, Throttle
+from .throttle import Pacer
 
 __all__ = [
     "IPythonSink",
@@ -152,10 +151,7 @@ class LiveReply:
         self.seal_size = seal_size
         self.piece_size = piece_size
         self.max_pieces = max_pieces
-        self.clock = clock
-        self.throttle = Throttle(interval, clock)
-        self.window = MessageWindow(max_messages, 1.0, clock)
-        self.budget = ByteBudget()
+        self.pacer = Pacer(clock, interval=interval, max_messages=max_messages, seal_size=seal_size)
         self.messages = 0
         self.bytes = 0
         self.segments: list[Data] = []  # region mode: sealed outputs sent at the end
@@ -167,8 +163,6 @@ class LiveReply:
         self._flow = self._new_flow()
         self._region: _Piece | None = None
         self._by_choice: dict[int, ReplyText] = {}
-        self._began: float | None = None  # when the first reply text arrived
-        self._paced_until = 0.0  # no live redraw before this (bytes paced by cost)
 
     # -- output primitives ---------------------------------------------------------------
 
@@ -176,9 +170,7 @@ class LiveReply:
         size = message_size(data, display_id)
         self.messages += 1
         self.bytes += size
-        self.window.spend()
-        if display_id is not None:
-            self.budget.spend(size)
+        self.pacer.sent(size, live=display_id is not None)
         self.sink.publish(data, display_id, update)
 
     def _new_piece(self, start: SoftPoint) -> _Piece:
@@ -205,12 +197,8 @@ class LiveReply:
         self._pieces.clear()
 
     def _fits(self, messages: int, cost: int) -> bool:
-        # Leave room in the window for what must be sent anyway: the seals the input rate
-        # brings within a second, and the final render (empty the pieces, rest, footer).
-        elapsed = self.clock() - self._began if self._began is not None else 1.0
-        seals = math.ceil(self.budget.received / max(elapsed, 0.05) / self.seal_size)
-        reserve = sum(1 for p in self._pieces if p.shown) + 4 + seals
-        return self.window.room() >= messages + reserve and self.budget.allows(cost)
+        # Keep room for emptying the shown pieces at the end, too.
+        return self.pacer.fits(messages, cost, sum(1 for p in self._pieces if p.shown))
 
     # -- events --------------------------------------------------------------------------
 
@@ -263,10 +251,7 @@ class LiveReply:
         self._received(len(text))
 
     def _received(self, size: int) -> None:
-        self.budget.receive(size)
-        if self.live and self.throttle.due():
-            if self._began is None:
-                self._began = self.clock()
+        if self.pacer.received(size) and self.live:
             self._tick()
 
     def _restart(self, event: StreamRestarted) -> None:
@@ -293,28 +278,22 @@ class LiveReply:
     # -- rendering -----------------------------------------------------------------------
 
     def _tick(self) -> None:
-        now = self.clock()
-        redraw, spent = now >= self._paced_until, self.budget.sent
+        redraw = self.pacer.begin_tick()
         if self.choices > 1:
-            if redraw and self._pieces and self._fits(1, self.budget.received * 2 + 400):
+            if redraw and self._pieces and self._fits(1, 2 * self.pacer.budget.received + 400):
                 self._show(self._pieces[0], self._choices_markdown())
         elif self.region:
             if redraw:
                 self._update_region()
         elif self._flow.pending:
             restores = sum(1 for p in self._pieces if p.shown)
-            needed, room = restores + len(self._flow.pending) + 2, self.window.room()
-            if needed <= room or room == self.window.limit:
+            needed, room = restores + len(self._flow.pending) + 2, self.pacer.window.room()
+            if needed <= room or room == self.pacer.window.limit:
                 self._emit_pending()
         elif redraw:
             self._update_tools()
             self._update_text()
-        self.throttle.fire()  # sent or not (no room, no budget): look again next interval
-        if self.budget.sent > spent and self._began is not None:
-            # Spread live bytes out, at most max(768 B/s, 2 x the input rate), so the
-            # budget's slack lasts and a slow reply keeps being redrawn regularly.
-            rate = max(768.0, 2 * self.budget.received / max(now - self._began, 1e-3))
-            self._paced_until = now + (self.budget.sent - spent) / rate
+        self.pacer.end_tick()
 
     def _emit_pending(self) -> None:
         if not self.region:

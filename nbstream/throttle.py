@@ -14,11 +14,12 @@ Pure: the clock is passed in (`time.monotonic` by default), so tests drive time 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["ByteBudget", "MessageWindow", "Throttle"]
+__all__ = ["ByteBudget", "MessageWindow", "Pacer", "Throttle"]
 
 Clock = Callable[[], float]
 
@@ -98,3 +99,76 @@ class ByteBudget:
     @property
     def limit(self) -> float:
         return self.factor * self.received + self.slack
+
+
+class Pacer:
+    """The redraw policy of one live display: the three guards, plus pacing by cost.
+
+    The consuming loop calls `received(n)` per chunk; when it returns True, the renderer
+    runs one tick between `begin_tick()` (True if live redraws are allowed now) and
+    `end_tick()`, asking `fits()` before each message and reporting it with `sent()`.
+    After a tick, live bytes are spread out at max(`floor` B/s, 2 x the input rate), so the
+    budget's slack lasts and a slow reply keeps being redrawn regularly. `fits` keeps room
+    in the window for what must be sent anyway: the seals the input rate brings within a
+    second (one per `seal_size` characters) and a final render.
+    """
+
+    __slots__ = ("_spent", "_tick", "began", "budget", "clock", "floor", "paced_until",
+                 "seal_size", "throttle", "window")  # fmt: skip
+
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        *,
+        interval: float = 0.05,
+        max_messages: int = 20,
+        seal_size: int = 6000,
+        floor: float = 768.0,
+    ) -> None:
+        self.clock = clock
+        self.throttle = Throttle(interval, clock)
+        self.window = MessageWindow(max_messages, 1.0, clock)
+        self.budget = ByteBudget()
+        self.seal_size = seal_size
+        self.floor = floor
+        self.began: float | None = None  # when the first reply bytes arrived
+        self.paced_until = 0.0
+        self._tick = 0.0
+        self._spent = 0
+
+    def received(self, nbytes: int) -> bool:
+        """Count reply bytes; True when a tick is due."""
+        self.budget.receive(nbytes)
+        if not self.throttle.due():
+            return False
+        if self.began is None:
+            self.began = self.clock()
+        return True
+
+    def begin_tick(self) -> bool:
+        """Start a tick; True when live redraws are allowed (not paced out)."""
+        self._tick = self.clock()
+        self._spent = self.budget.sent
+        return self._tick >= self.paced_until
+
+    def end_tick(self) -> None:
+        self.throttle.fire()  # sent or not: look again after `interval`
+        spent = self.budget.sent - self._spent
+        if spent and self.began is not None:
+            elapsed = max(self._tick - self.began, 1e-3)
+            self.paced_until = self._tick + spent / max(
+                self.floor, 2 * self.budget.received / elapsed
+            )
+
+    def fits(self, messages: int, cost: int, reserve: int = 0) -> bool:
+        """May `messages` live messages of `cost` bytes go now, keeping `reserve` + more room?"""
+        elapsed = self.clock() - self.began if self.began is not None else 1.0
+        seals = math.ceil(self.budget.received / max(elapsed, 0.05) / self.seal_size)
+        room = self.window.room()
+        return room >= messages + reserve + 4 + seals and self.budget.allows(cost)
+
+    def sent(self, nbytes: int, live: bool) -> None:
+        """Record a message: every one counts in the window, live ones against the budget."""
+        self.window.spend()
+        if live:
+            self.budget.spend(nbytes)
