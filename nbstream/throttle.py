@@ -155,7 +155,7 @@ class Pacer:
         self.throttle.fire()  # sent or not: look again after `interval`
         spent = self.budget.sent - self._spent
         if spent and self.began is not None:
-            elapsed = max(self._tick - self.began, 1e-3)
+            elapsed = max(self._tick - self.began, 0.25)  # no wild rates at the start
             self.paced_until = self._tick + spent / max(
                 self.floor, 2 * self.budget.received / elapsed
             )
