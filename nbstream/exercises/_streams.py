@@ -11,10 +11,10 @@ import contextlib
 import copy
 import functools
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import httpx
 
 from ..accumulator import StreamAccumulator
 from ..errors import StreamError
@@ -50,14 +50,28 @@ def server() -> TutorServer:
     return TutorServer().start()
 
 
+def _post(payload: Mapping[str, Any], fault: str) -> tuple[int, dict[str, str], bytes]:
+    """POST to the checks' server with the standard library (no HTTP client dependency)."""
+    headers = {"content-type": "application/json"}
+    if fault:
+        headers["x-nbstream-fault"] = fault
+    request = urllib.request.Request(
+        server().base_url + "/chat/completions", json.dumps(payload).encode(), headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, dict(refused.headers), refused.read()
+
+
 @functools.cache
 def _fetch(body_json: str, fault: str) -> bytes:
-    body = {"model": "tutor", "stream": True, **json.loads(body_json)}
-    headers = {"x-nbstream-fault": fault} if fault else {}
-    url = server().base_url + "/chat/completions"
-    response = httpx.post(url, json=body, headers=headers, timeout=30)
-    response.raise_for_status()
-    return response.content
+    status, _, content = _post({"model": "tutor", "stream": True, **json.loads(body_json)}, fault)
+    if status != 200:
+        raise RuntimeError(f"the tutor refused a check's request ({status}): {content[:200]!r}")
+    return content
 
 
 def body(
@@ -80,10 +94,8 @@ def body(
 def refusal(fault: str = "", **params: Any) -> tuple[int, dict[str, str]]:
     """Status and headers of a real refused request (a fault spec, or bad parameters)."""
     payload = {"model": "tutor", "messages": [{"role": "user", "content": PROMPT}], **params}
-    headers = {"x-nbstream-fault": fault} if fault else {}
-    url = server().base_url + "/chat/completions"
-    response = httpx.post(url, json=payload, headers=headers, timeout=30)
-    return response.status_code, dict(response.headers)
+    status, headers, _ = _post(payload, fault)
+    return status, {k.lower(): v for k, v in headers.items()}
 
 
 def events(raw: bytes) -> list[bytes]:
