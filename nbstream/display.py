@@ -213,16 +213,14 @@ class LiveReply:
 
     def handle(self, event: object) -> None:
         """Feed one turn event: stream events, `RoundStarted`, `ToolResult`."""
-        kind = type(event)
-        if kind is ContentDelta or kind is RefusalDelta:
-            choice, text = event.choice, event.text  # type: ignore[union-attr]
+        if isinstance(event, (ContentDelta, RefusalDelta)):
+            choice, text = event.choice, event.text
             if self.choices > 1:
                 self._by_choice.setdefault(choice, ReplyText(10**12)).feed(text)
                 self._received(len(text))
             elif choice == 0:
                 self._text(text)
-        elif kind is ToolCallArgumentsDelta:
-            assert isinstance(event, ToolCallArgumentsDelta)
+        elif isinstance(event, ToolCallArgumentsDelta):
             name, _, piece = self._tools.get(event.index, ("?", "", None))
             self._tools[event.index] = (name, event.arguments, piece)
             self._received(len(event.delta))
@@ -319,14 +317,15 @@ class LiveReply:
         if hot is not None and len(self._pieces) < self.max_pieces:
             done = hot.soft_end
             if done is not None and done.offset - start.offset >= self.piece_size // 2:
-                hot, start = None, self._freeze(hot, done)  # it already shows its last state
+                start = self._freeze(hot, done)  # it already shows its last state
+                hot = None
             elif soft.offset - start.offset >= self.piece_size and self._fits(
                 1, soft.offset - start.offset + 120
             ):
                 # Redraw only up to the soft point: that is the piece's last redraw, and
                 # the rest goes into a new, small piece (so no piece grows unaffordable).
                 self._show(hot, flow.piece(start, soft.offset, soft.marker))
-                hot, start, sent = None, self._freeze(hot, soft), True
+                start, hot, sent = self._freeze(hot, soft), None, True
         if end <= start.offset:
             return sent
         markdown = flow.piece(start, end)

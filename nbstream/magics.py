@@ -152,10 +152,12 @@ class ChatMagics(Magics):
         prompt = "\n".join(p for p in (rest, cell or "") if p.strip()).strip()
         if not prompt:
             raise UsageError(USAGE)
-        prompt = interpolate(prompt, self.shell.user_ns)
+        shell = self.shell
+        assert shell is not None
+        prompt = interpolate(prompt, shell.user_ns)
         result = self._run(prompt, args)
         if args.out and result is not None:
-            self.shell.user_ns[args.out] = result
+            shell.user_ns[args.out] = result
 
     # -- a turn --------------------------------------------------------------------------
 

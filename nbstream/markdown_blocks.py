@@ -124,7 +124,8 @@ class BlockScanner:
     def _line(self, line: str, start: int) -> int | None:
         end = start + len(line)
         if self.fence is not None:
-            return self._fenced_line(line, end)
+            self._fenced_line(line, end)
+            return None
         if self._html_end is not None:
             if self._html_end in line.lower():
                 self._html_end = None
@@ -165,7 +166,6 @@ class BlockScanner:
         else:
             self.soft = SoftPoint(end, self.fence_opener, marker)
             self._prev = "code"
-        return None
 
     def _seal_at(self, line: str, start: int) -> int | None:
         if self._prev != "blank" and self._prev != "fence_close":
