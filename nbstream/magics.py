@@ -185,9 +185,12 @@ class ChatMagics(Magics):
             if args.base_url or args.profile:
                 options["endpoint"] = resolve_endpoint(args.base_url, profile=args.profile)
             turn = session.turn(prompt, **options)
-            view = self._view(args, live=not (args.raw or args.no_stream))
+        except (NbstreamError, ValueError) as error:  # unknown profile or tool, bad settings
+            raise UsageError(str(error)) from error
+        view = self._view(args, live=not (args.raw or args.no_stream))
+        try:
             return run_live(turn, view)
-        except (NbstreamError, ValueError) as error:
+        except NbstreamError as error:  # the partial reply is on screen and in history
             raise UsageError(str(error)) from error
 
     def _view(self, args: Any, live: bool) -> LiveReply | TextReply:
