@@ -13,9 +13,9 @@ Output sequence of one reply, as a saved notebook stores it and as nbval sees it
   so the number of pieces, which depends on pace, never matters.
 - Tool calls and results are sealed one-line blocks; the **footer** is a last display.
 
-Traffic: each reply byte is sent once sealed; live updates may spend at most 1.8 x the bytes
-received + 16 KB (`ByteBudget`), in at most 20 messages per second (`MessageWindow`), and
-are checked against the clock in the consuming loop (`Throttle`), with no timer thread.
+Traffic: each reply byte is sent once sealed; live redraws may spend at most 1.8 x the bytes
+received + 16 KB, spread over time, within 20 display messages in any second (`Pacer` in
+`throttle.py`), all checked against the clock in the consuming loop: no timer thread.
 """
 
 from __future__ import annotations
@@ -155,7 +155,8 @@ class LiveReply:
         self.messages = 0
         self.bytes = 0
         self.segments: list[Data] = []  # region mode: sealed outputs sent at the end
-        self.on_done: Callable[[], None] | None = None
+        self.on_done: Callable[[], None] | None = None  # region mode: an ordering queue
+        self.finished = False
         self._tag = uuid.uuid4().hex[:8]
         self._count = 0
         self._pieces: list[_Piece] = []
@@ -383,6 +384,7 @@ class LiveReply:
             self._seal(self._choices_markdown())
         self._clear_tools()
         footer = [] if result is None else [footer_data(result)]
+        self.finished = True
         if self.region:
             self.segments += footer
             if self.on_done is not None:
@@ -487,10 +489,13 @@ async def arun_live(turn: AsyncTurn, view: LiveReply) -> ChatResult | None:
 _waiting: list[LiveReply] = []  # region views, in start order, whose outputs are not sent
 
 
-def _in_order(view: LiveReply) -> None:
-    """Send finished region views' outputs in the order they started (stable on re-runs)."""
-    view.finished = True  # type: ignore[attr-defined]
-    while _waiting and getattr(_waiting[0], "finished", False):
+def _in_order() -> None:
+    """Send finished region views' outputs in the order they started (stable on re-runs).
+
+    A stream started in an earlier cell and still running holds later ones back until it
+    ends: await what you start.
+    """
+    while _waiting and _waiting[0].finished:
         _waiting.pop(0).flush_region()
 
 
@@ -504,10 +509,10 @@ async def live_achat(
     """
     turn = (session or default_session()).aturn(prompt, **kwargs)
     view = LiveReply(IPythonSink(), region=True)
-    view.on_done = lambda: _in_order(view)
+    view.on_done = _in_order
     _waiting.append(view)
     try:
         return await arun_live(turn, view)
     finally:
-        if view in _waiting and not getattr(view, "finished", False):
-            _in_order(view)
+        view.finished = True  # even after an unexpected error: never block the queue
+        _in_order()
