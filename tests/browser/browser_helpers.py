@@ -72,6 +72,16 @@ class JupyterLab:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
+    def wait_connected(self, kernel_id: str, timeout: float = 60.0) -> None:
+        """Wait until a page holds a websocket to the kernel and the kernel is idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.api(f"api/kernels/{kernel_id}")
+            if model.get("connections", 0) >= 1 and model.get("execution_state") == "idle":
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"no page connected to kernel {kernel_id} in {timeout} s")
+
     def start_session(self, path: str, kernel: str = "python3") -> str:
         """Start the notebook's kernel before Lab opens it (no start-up race); its kernel id."""
         body = {"path": path, "name": path, "type": "notebook", "kernel": {"name": kernel}}
@@ -212,10 +222,11 @@ class Notebook:
         """Write `name` with `cells` (not run), open it in JupyterLab or Notebook 7, and wait
         until its kernel is idle."""
         (lab.root / name).write_text(json.dumps(notebook_json(cells)))
-        lab.start_session(name)
+        kernel = lab.start_session(name)
         page.goto(lab.lab_url(name) if ui == "lab" else lab.notebook7_url(name))
         notebook = cls(page, lab, name)
         expect(notebook.cells.first).to_be_visible(timeout=60_000)
+        lab.wait_connected(kernel)
         if ui == "lab":
             status = page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle"))
             expect(status.first).to_be_visible(timeout=60_000)
@@ -246,16 +257,27 @@ class Notebook:
             self.page.keyboard.press("b")  # command mode: insert a cell below
             expect(self.cells).to_have_count(count + 1)
             cell = self.cells.nth(count)
-        cell.locator(".cm-content").click()
+        editor = cell.locator(".cm-content")
+        editor.click()
         self.page.keyboard.insert_text(code)  # no key events, so no auto-closed brackets
+        expect(editor).to_contain_text(code.splitlines()[0] if code.strip() else "")
         self.page.keyboard.press("Shift+Enter")
         if wait:
             self.wait_cell(cell, timeout=timeout)
         return cell
 
     def wait_cell(self, cell: Locator, *, timeout: float = 60_000) -> None:
-        """Wait until `cell` has run, and fail with the traceback if it raised."""
+        """Wait until `cell` has run, and fail with the traceback if it raised.
+
+        A run request sent while the page was still attaching to its kernel can be lost
+        (the prompt stays `[ ]`); then the cell is run once more.
+        """
         prompt = cell.locator(".jp-InputPrompt")
+        try:
+            expect(prompt).to_have_text(re.compile(r"\[(\d+|\*)\]"), timeout=5_000)
+        except AssertionError:
+            prompt.click()
+            self.page.keyboard.press("Shift+Enter")
         expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=timeout)
         errors = cell.locator(ERROR_OUTPUT)
         if errors.count():

@@ -60,14 +60,18 @@ def chat_in(notebook: Notebook, code: str) -> Locator:
 
 
 def ask(chat: Locator, text: str) -> None:
+    """Type `text` and press Enter; the view clears the box once it has sent it."""
     chat.locator(".nbs-input").fill(text)
     chat.locator(".nbs-input").press("Enter")
+    expect(chat.locator(".nbs-input")).to_have_value("")
 
 
 def wait_done(chat: Locator, replies: int, timeout: float = 30_000) -> Locator:
-    expect(chat.locator(".nbs-live")).to_have_count(0, timeout=timeout)
-    answers = chat.locator(".nbs-assistant")
+    """Wait for the `replies`-th committed reply (the streaming bubble is not one)."""
+    answers = chat.locator(".nbs-assistant:not(.nbs-live)")
     expect(answers).to_have_count(replies, timeout=timeout)
+    expect(chat.locator(".nbs-live")).to_have_count(0)
+    expect(chat.locator(".nbs-send")).to_be_enabled()
     return answers.nth(replies - 1)
 
 
