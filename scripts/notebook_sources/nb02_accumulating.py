@@ -119,13 +119,17 @@ NOTEBOOK = Notebook(
         code("""
             from openai.lib.streaming.chat import ChatCompletionStreamState
 
-            state = ChatCompletionStreamState()
+            hello = [{"role": "user", "content": "Hello!"}]
             ollama = {"x-nbstream-fault": "dialect=ollama"}
+        """),
+        code("""
+            state = ChatCompletionStreamState()
             for chunk in client.chat.completions.create(
-                model="tutor", messages=[{"role": "user", "content": "Hello!"}],
-                stream=True, extra_headers=ollama,
+                model="tutor", messages=hello, stream=True, extra_headers=ollama
             ):
                 state.handle_chunk(chunk)
+        """),
+        code("""
             role = state.current_completion_snapshot.choices[0].message.role
             len(role), role[:45] + "..."
         """),

@@ -127,12 +127,16 @@ NOTEBOOK = Notebook(
 
             now = 0.0
             throttle = Throttle(interval=0.1, clock=lambda: now)
+        """),
+        code("""
             sent = []
             for i, size in enumerate(prefixes):
                 now = i * 0.01  # one delta every 10 ms
                 if throttle.due() or i == len(prefixes) - 1:  # always draw the end
                     throttle.fire()
                     sent.append(size)
+        """),
+        code("""
             f"{len(sent)} redraws, {sum(sent) / 1e6:.2f} MB sent"
         """),
         md("""

@@ -49,13 +49,16 @@ NOTEBOOK = Notebook(
             its usual reply the way that server family really does. A helper:
         """),
         code("""
-            def chunks_in(dialect, prompt="Hello!", **params):
+            def stream_in(dialect, prompt="Hello!", **params):
                 headers = {"x-nbstream-fault": f"dialect={dialect}"} if dialect else {}
                 messages = [{"role": "user", "content": prompt}]
-                stream = client.chat.completions.create(
+                return client.chat.completions.create(
                     model="tutor", messages=messages, stream=True, extra_headers=headers, **params
                 )
-                return [chunk.model_dump(exclude_unset=True) for chunk in stream]
+        """),
+        code("""
+            def chunks_in(dialect, prompt="Hello!", **params):
+                return [c.model_dump(exclude_unset=True) for c in stream_in(dialect, prompt, **params)]
         """),
         md("""
             OpenAI's own shape, for reference: the role only in the first chunk, and the last
@@ -141,11 +144,7 @@ NOTEBOOK = Notebook(
 
             def both(dialect):
                 state, acc = ChatCompletionStreamState(), nbstream.StreamAccumulator()
-                headers = {"x-nbstream-fault": f"dialect={dialect}"} if dialect else {}
-                for chunk in client.chat.completions.create(
-                    model="tutor", messages=[{"role": "user", "content": "Hello!"}],
-                    stream=True, extra_headers=headers,
-                ):
+                for chunk in stream_in(dialect):
                     state.handle_chunk(chunk)
                     acc.feed(chunk)
                 return state.current_completion_snapshot, acc.completion()
