@@ -100,6 +100,7 @@ def test_no_volatile_output_is_committed() -> None:
         assert "sk-" not in text.replace("sk-...", ""), path
 
 
+@pytest.mark.timeout(1800)  # about 2.5 minutes on a 2-core machine; the suite's default is 300 s
 @pytest.mark.skipif(not SANITIZE.exists(), reason="notebooks/nbval-sanitize.cfg not there yet")
 def test_notebooks_pass_strict_nbval() -> None:
     """Every notebook, learner and solution copies, re-run and compared output by output."""
