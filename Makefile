@@ -36,5 +36,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 
+notebooks: $(STAMP)
+	$(BIN)/python scripts/build_notebooks.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
