@@ -136,7 +136,8 @@ class _StreamCore:
         """In "continue" mode, ask the next attempt to carry on from `partial`."""
         if self.retry.mode != "continue" or not partial or self.params.get("n", 1) != 1:
             return False
-        if self.parser.acc.completion()["choices"][0]["message"].get("tool_calls"):
+        choices = self.parser.acc.completion()["choices"]
+        if choices and choices[0]["message"].get("tool_calls"):
             return False
         messages = list(self._messages)
         messages += [

@@ -220,3 +220,26 @@ def test_splicer_overlap_rules() -> None:
     fresh = Splicer("Hello")
     assert fresh.feed("o") == "" and fresh.flush() == "o"  # one char is no overlap
     assert Splicer("").feed("anything") == "anything"
+
+
+def test_continue_mode_survives_an_attempt_that_fails_before_any_chunk() -> None:
+    from nbstream.client import _StreamCore
+
+    core = _StreamCore(
+        {"model": "m", "messages": PROMPT},
+        base_url="http://127.0.0.1:1/v1",
+        retry=QUICK.with_options(mode="continue", max_attempts=4),
+        on_chunk=None,
+        clock=time.perf_counter,
+        rng=None,
+    )
+    core.begin_attempt()
+    core.feed_chunk(
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi the"}}]}
+    )
+    _, first = core.plan_retry(StreamDroppedError("connection lost after 1 chunks"))
+    core.begin_attempt()  # the continuation is refused before its first byte
+    _, second = core.plan_retry(EndpointError("HTTP 503", status=503, retryable=True))
+    assert first.keep and second.keep
+    assert core.params["messages"][-2] == {"role": "assistant", "content": "Hi the"}
+    assert core.text == "Hi the"
