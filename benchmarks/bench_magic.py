@@ -24,22 +24,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
+from _kernel import execute, kernel_env, started_kernel, table
 
 from nbstream.display import LiveReply, message_size
 from nbstream.events import ChoiceFinished, ContentDelta
 from nbstream.server.longdoc import token_document
 from nbstream.testing import running_server
 
-ROOT = Path(__file__).parent.parent
-DISPLAY = ("display_data", "update_display_data")
 PROMPT = "/tokens 8000"
 
 BARE = """\
@@ -76,69 +72,26 @@ with _client.chat.completions.create(model="tutor", stream=True,
             _handle.update(Markdown(_text))"""
 
 
-def execute(kc: Any, code: str) -> dict[str, Any]:
-    """Run a cell; return its wall time and what its iopub messages cost."""
-    began = time.perf_counter()
-    msg_id = kc.execute(code)
-    msgs = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=600)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-        msgs.append(msg)
-    wall = time.perf_counter() - began
-    reply = kc.get_shell_msg(timeout=60)["content"]
-    if reply["status"] != "ok":
-        raise RuntimeError(f"cell failed: {reply.get('ename')}: {reply.get('evalue')}")
-    shown = [m for m in msgs if m["msg_type"] in DISPLAY]
-    times = sorted(m["header"]["date"].timestamp() for m in shown)
-    busiest = max((sum(1 for u in times if t <= u < t + 1) for t in times), default=0)
-    return {
-        "wall": wall,
-        "iopub": len(msgs),
-        "display": len(shown),
-        "busiest": busiest,
-        "content": sum(len(json.dumps(m["content"], ensure_ascii=False).encode()) for m in shown),
-        "wire": sum(wire_size(kc, m) for m in shown),
-    }
-
-
-def wire_size(kc: Any, msg: dict[str, Any]) -> int:
-    frames = kc.session.serialize(
-        {k: msg[k] for k in ("header", "parent_header", "metadata", "content")}
-    )
-    return sum(len(f) for f in frames) + len(b"kernel.x.display_data")  # + the topic frame
-
-
 def kernel_rows(repeat: int, naive: bool) -> list[dict[str, Any]]:
     size = len("".join(token_document(8000)).encode())
-    with running_server() as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NBSTREAM_"))}
-        env.update(PYTHONPATH=str(ROOT), OPENAI_BASE_URL=server.base_url,
-                   OPENAI_API_KEY="bench", NBSTREAM_MODEL="tutor")  # fmt: skip
-        km, kc = start_new_kernel(kernel_name="python3", env=env)
-        try:
-            execute(kc, "%load_ext nbstream")
-            cells = {
-                "bare SDK loop": BARE.format(url=server.base_url, prompt=PROMPT),
-                "nbstream loop": NBSTREAM.format(url=server.base_url, prompt=PROMPT),
-                "%%chat": MAGIC.format(prompt=PROMPT),
-            }
-            for code in cells.values():
-                execute(kc, code)  # warm up imports and connections
-            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cells}
-            for _ in range(repeat):
-                for name, code in cells.items():  # interleaved, so drift hits all alike
-                    runs[name].append(execute(kc, code))
-            if naive:
-                runs["naive update(Markdown(all_text))"] = [
-                    execute(kc, NAIVE.format(url=server.base_url, prompt=PROMPT))
-                ]
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
+    with running_server() as server, started_kernel(kernel_env(server.base_url)) as kernel:
+        kc = kernel.client
+        execute(kc, "%load_ext nbstream")
+        cells = {
+            "bare SDK loop": BARE.format(url=server.base_url, prompt=PROMPT),
+            "nbstream loop": NBSTREAM.format(url=server.base_url, prompt=PROMPT),
+            "%%chat": MAGIC.format(prompt=PROMPT),
+        }
+        for code in cells.values():
+            execute(kc, code)  # warm up imports and connections
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in cells}
+        for _ in range(repeat):
+            for name, code in cells.items():  # interleaved, so drift hits all alike
+                runs[name].append(execute(kc, code))
+        if naive:
+            runs["naive update(Markdown(all_text))"] = [
+                execute(kc, NAIVE.format(url=server.base_url, prompt=PROMPT))
+            ]
     base = statistics.median(r["wall"] for r in runs["bare SDK loop"])
     rows = []
     for name, results in runs.items():
@@ -151,21 +104,6 @@ def kernel_rows(repeat: int, naive: bool) -> list[dict[str, Any]]:
         row.update(content_bytes=last["content"], wire_bytes=last["wire"], reply_bytes=size)
         rows.append(row)
     return rows
-
-
-def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    """Print `columns` of `rows`, right-aligned, floats with 2 (or 3 for seconds) decimals."""
-
-    def cell(value: Any, column: str) -> str:
-        if isinstance(value, float):
-            return f"{value:.3f}" if column.endswith("_s") else f"{value:.2f}"
-        return str(value)
-
-    cells = [[cell(r[c], c) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
-    for line in cells:
-        print("  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)))
 
 
 class _Sink:
