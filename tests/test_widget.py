@@ -331,7 +331,7 @@ def test_kernel_runs_cells_while_a_reply_streams(kernel: Any, tutor_server: Any)
     run(kernel, "task = w.send('/tokens 300'); type(task).__name__")  # 3 s at 100 tok/s
     started = time.monotonic()
     assert run(kernel, "w.busy, 6 * 7") == "(True, 42)"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert run(kernel, "r = await task; r.usage.completion_tokens, w.busy") == "(300, False)"
     assert run(kernel, "[m['role'] for m in w.messages]") == "['user', 'assistant']"
 
