@@ -74,7 +74,10 @@ def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="session")
-def docs_dir() -> Path:
-    """Where screenshots for the documentation are saved."""
-    DOCS.mkdir(exist_ok=True)
-    return DOCS
+def docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: `docs/` with NBSTREAM_UPDATE_SCREENSHOTS=1, else a temp dir
+    (so a test run never changes tracked files)."""
+    if os.environ.get("NBSTREAM_UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(exist_ok=True)
+        return DOCS
+    return tmp_path_factory.mktemp("screenshots")
