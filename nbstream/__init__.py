@@ -34,6 +34,7 @@ __all__ = [
     "ChatResult",
     "ChatSession",
     "ChatStream",
+    "ChatWidget",
     "EndpointError",
     "MalformedStreamError",
     "NbstreamError",
@@ -57,6 +58,15 @@ __all__ = [
     "stream_chat",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget pulls in ipywidgets and anywidget: import it only when asked for.
+    if name == "ChatWidget":
+        from .widget import ChatWidget
+
+        return ChatWidget
+    raise AttributeError(f"module 'nbstream' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -29,6 +29,7 @@ from .display import IPythonSink, LiveReply, TextReply, run_live
 from .endpoint import mask_key, resolve_endpoint
 from .errors import NbstreamError
 from .result import ChatResult
+from .retry import RetryPolicy
 from .session import REQUEST_SETTINGS, ChatSession, default_session
 
 __all__ = ["ChatMagics", "interpolate", "load_ipython_extension", "split_options"]
@@ -43,6 +44,8 @@ _NUMBER = re.compile(r"-\d")
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_]\w*)(?:\.\w+|\[[^\[\]{}]*\])*(?:![rsa])?(?::[^{}]*)?\}")
 _SETTING = re.compile(r"^\w+=")
 ENDPOINT_KEYS = ("base_url", "api_key", "profile")
+RETRY_KEYS = {"attempts": "max_attempts", "retry_mode": "mode", "stall_timeout": "stall_timeout",
+              "max_retry_after": "max_retry_after"}  # fmt: skip
 VIEW_KEYS = ("display",)
 
 
@@ -127,6 +130,14 @@ class ChatMagics(Magics):
     @argument("-n", type=int, help="number of choices, shown one after another")
     @argument("--side", action="store_true", help="with -n: show the choices side by side")
     @argument("--tools", help="comma-separated names of registered tools the model may call")
+    @argument("--confirm", action="store_true", help="ask before running each tool call")
+    @argument("--attempts", type=int, help="tries in all for this cell (1 = no retry)")
+    @argument(
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="on a dropped stream, ask the model to continue the partial reply",
+    )
     @argument("--json", action="store_true", help="JSON mode (response_format json_object)")
     @argument("--new", action="store_true", help="start a new conversation first")
     @argument("--no-history", action="store_true", help="one-off: no memory in or out")
@@ -181,6 +192,17 @@ class ChatMagics(Magics):
             options["tools"] = [t.strip() for t in args.tools.split(",") if t.strip()]
         if args.raw:
             options["on_chunk"] = _print_chunk
+        if args.confirm:
+            options["confirm"] = _ask_before_running
+        if args.attempts is not None or args.continue_:
+            policy = session.retry or RetryPolicy()
+            try:
+                options["retry"] = policy.with_options(
+                    max_attempts=args.attempts or policy.max_attempts,
+                    mode="continue" if args.continue_ else policy.mode,
+                )
+            except ValueError as error:
+                raise UsageError(f"--attempts: {error}") from error
         try:
             if args.base_url or args.profile:
                 options["endpoint"] = resolve_endpoint(args.base_url, profile=args.profile)
@@ -253,9 +275,17 @@ class ChatMagics(Magics):
         session = self.session
         pairs = dict(item.split("=", 1) for item in items)
         endpoint_args = {k: pairs.pop(k) for k in ENDPOINT_KEYS if k in pairs}
+        retry_args = {RETRY_KEYS[k]: _value(pairs.pop(k)) for k in list(pairs) if k in RETRY_KEYS}
+        if retry_args:
+            try:
+                session.retry = (session.retry or RetryPolicy()).with_options(**retry_args)
+            except (TypeError, ValueError) as error:
+                raise UsageError(f"%chat config: {error}") from error
         for key, raw in pairs.items():
             if key not in (*REQUEST_SETTINGS, "system", *VIEW_KEYS):
-                known = ", ".join((*REQUEST_SETTINGS, "system", *VIEW_KEYS, *ENDPOINT_KEYS))
+                known = ", ".join(
+                    (*REQUEST_SETTINGS, "system", *VIEW_KEYS, *ENDPOINT_KEYS, *RETRY_KEYS)
+                )
                 raise UsageError(f"unknown setting {key!r}; settings are: {known}")
             value = _value(raw)
             if key == "system":
@@ -280,9 +310,17 @@ class ChatMagics(Magics):
             rows.append(("api_key", mask_key(endpoint.api_key)))
         rows.append(("system", repr(session.system) if session.system else "(none)"))
         rows += [(k, repr(v)) for k, v in sorted(session.settings.items())]
+        policy = session.retry or RetryPolicy()
+        rows.append(("retry", f"{policy.max_attempts} attempts, {policy.mode}, "
+                              f"stall {policy.stall_timeout:g} s"))  # fmt: skip
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value}")
+
+
+def _ask_before_running(name: str, arguments: dict[str, Any]) -> bool:
+    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    return input(f"Run {name}({shown})? [y/N] ").strip().lower() in ("y", "yes")
 
 
 def _print_chunk(chunk: dict[str, Any]) -> None:

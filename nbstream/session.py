@@ -127,16 +127,19 @@ class ChatSession:
         return tool
 
     def turn(self, prompt: str, *, history: bool = True, **kwargs: Any) -> Turn:
-        """Stream one turn (sync). See `request` for the keywords."""
-        on_chunk = kwargs.pop("on_chunk", None)
-        endpoint, messages, params, tools = self.request(prompt, history=history, **kwargs)
-        return Turn(self, prompt, endpoint, messages, params, tools, history, on_chunk)
+        """Stream one turn (sync). See `request` for the keywords; also `retry`,
+        `confirm` and `on_chunk` for this turn only."""
+        return Turn(self, prompt, history, **self._turn_options(prompt, history, kwargs))
 
     def aturn(self, prompt: str, *, history: bool = True, **kwargs: Any) -> AsyncTurn:
         """Stream one turn over `AsyncOpenAI`: `async for event in session.aturn(...)`."""
-        on_chunk = kwargs.pop("on_chunk", None)
+        return AsyncTurn(self, prompt, history, **self._turn_options(prompt, history, kwargs))
+
+    def _turn_options(self, prompt: str, history: bool, kwargs: dict[str, Any]) -> dict[str, Any]:
+        extras = {k: kwargs.pop(k, None) for k in ("on_chunk", "retry", "confirm")}
         endpoint, messages, params, tools = self.request(prompt, history=history, **kwargs)
-        return AsyncTurn(self, prompt, endpoint, messages, params, tools, history, on_chunk)
+        return {"endpoint": endpoint, "messages": messages, "params": params, "tools": tools,
+                **extras}  # fmt: skip
 
     def chat(self, prompt: str, **kwargs: Any) -> ChatResult:
         """Run a turn to the end and return its result."""
@@ -157,13 +160,18 @@ class _TurnBase:
         self,
         session: ChatSession,
         prompt: str,
+        remember: bool,
+        *,
         endpoint: Endpoint,
         messages: list[dict[str, Any]],
         params: dict[str, Any],
         tools: list[Tool],
-        remember: bool,
-        on_chunk: ChunkHook | None,
+        on_chunk: ChunkHook | None = None,
+        retry: RetryPolicy | None = None,
+        confirm: Callable[[str, dict[str, Any]], bool] | None = None,
     ) -> None:
+        self.retry = retry or session.retry
+        self.confirm = confirm or session.confirm
         self.session = session
         self.prompt = prompt
         self.endpoint = endpoint
@@ -185,8 +193,8 @@ class _TurnBase:
 
     def _stream_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"messages": self.messages, **self.params}
-        if self.session.retry is not None:
-            options["retry"] = self.session.retry
+        if self.retry is not None:
+            options["retry"] = self.retry
         if self.on_chunk is not None:
             options["on_chunk"] = self.on_chunk
         return options
@@ -253,7 +261,7 @@ class Turn(_TurnBase):
                     calls,
                     self.tools,
                     timeout=self.session.tool_timeout,
-                    confirm=self.session.confirm,
+                    confirm=self.confirm,
                 )
                 for outcome in outcomes:
                     yield ToolResult(outcome)
@@ -286,7 +294,7 @@ class AsyncTurn(_TurnBase):
                     calls,
                     self.tools,
                     timeout=self.session.tool_timeout,
-                    confirm=self.session.confirm,
+                    confirm=self.confirm,
                 )
                 for outcome in outcomes:
                     yield ToolResult(outcome)

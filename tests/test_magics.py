@@ -290,3 +290,57 @@ def test_a_config_line_is_never_sent_to_the_model(ip: Any, session: ChatSession)
     cell = run(ip, "%chat config api_key=sk-abc def")
     assert isinstance(cell.error, UsageError) and "key=value" in cell.stderr
     assert session.history == [] and "sk-abc" not in cell.stderr
+
+
+def test_attempts_and_continue_are_per_cell(ip: Any, session: ChatSession) -> None:
+    cell = run(ip, "%%chat --attempts 1 -m tutor@drop=6,times=1,id=once\nExplain quantum computing")
+    assert isinstance(cell.error, UsageError) and "connection lost after 6 chunks" in str(
+        cell.error
+    )
+    full = run(ip, "%%chat --no-history -o whole\nExplain quantum computing")
+    assert full.error is None
+    cell = run(
+        ip,
+        "%%chat --no-history --continue -m tutor@drop=40,times=1,id=cont -o r\n"
+        "Explain quantum computing",
+    )
+    assert cell.error is None, cell.stderr
+    reply = ip.user_ns["r"]
+    assert reply.attempts == 2 and reply.text == ip.user_ns["whole"].text
+    assert session.retry is FAST_RETRY  # the cell's policy did not leak into the session
+
+
+def test_retry_defaults_are_set_through_config(ip: Any, session: ChatSession) -> None:
+    cell = run(ip, "%chat config attempts=5 retry_mode=continue stall_timeout=7")
+    assert cell.error is None, cell.stderr
+    assert session.retry is not None
+    assert (session.retry.max_attempts, session.retry.mode, session.retry.stall_timeout) == (
+        5,
+        "continue",
+        7,
+    )
+    assert "5 attempts, continue, stall 7 s" in cell.stdout
+    bad = run(ip, "%chat config attempts=0")
+    assert isinstance(bad.error, UsageError) and "max_attempts" in str(bad.error)
+
+
+def test_confirm_asks_before_each_tool_call(
+    ip: Any, session: ChatSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = ToolRegistry()
+    ran: list[str] = []
+
+    @registry.register
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        ran.append(city)
+        return "sunny"
+
+    session.registry = registry
+    asked: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or "n")
+    cell = run(ip, "%%chat --tools get_weather --confirm -o r\nWhat's the weather in Paris?")
+    assert cell.error is None, cell.stderr
+    assert asked == ["Run get_weather(city='Paris')? [y/N] "]
+    assert ran == []  # declined: never executed, and the model was told so
+    assert session.history[2]["role"] == "tool" and "declined" in session.history[2]["content"]

@@ -137,3 +137,21 @@ def test_concurrent_async_turns(session: ChatSession) -> None:
     hello, countries = asyncio.run(both())
     assert hello.text != countries.text
     assert hello.complete and countries.complete
+
+
+@pytest.mark.parametrize("dialect", ["ollama", "litellm", "vllm", "llamacpp", "azure", "groq"])
+def test_the_tool_loop_works_in_every_server_dialect(session: ChatSession, dialect: str) -> None:
+    # Ollama sends whole tool calls in one chunk with the role on every chunk; LiteLLM repeats
+    # the tool id on every fragment; vLLM puts content and finish_reason together; ...
+    turn = session.turn(
+        "What's the weather in Berlin and Paris?",
+        tools=["get_weather"],
+        model=f"tutor@dialect={dialect}",
+    )
+    outcomes = [e.outcome for e in turn if isinstance(e, ToolResult)]
+    assert [o.arguments for o in outcomes] == [{"city": "Berlin"}, {"city": "Paris"}]
+    assert all(o.ok for o in outcomes)
+    calls = session.history[1]["tool_calls"]
+    assert [c["function"]["name"] for c in calls] == ["get_weather", "get_weather"]
+    assert len({c["id"] for c in calls}) == 2 and all(len(c["id"]) < 40 for c in calls)
+    assert "Berlin" in turn.result.text

@@ -111,6 +111,10 @@ class ChatWidget(anywidget.AnyWidget):
     def tools(self, value: Iterable[ToolSpec]) -> None:
         self._tools = [t if isinstance(t, str | Tool) else Tool.from_function(t) for t in value]
 
+    def __repr__(self) -> str:
+        # Stable text (no memory address), so a notebook's saved output compares under nbval.
+        return f"ChatWidget(model={self.model!r}, messages={len(self.transcript)})"
+
     @property
     def messages(self) -> list[TranscriptEntry]:
         """A copy of the committed transcript: user and assistant entries, oldest first."""

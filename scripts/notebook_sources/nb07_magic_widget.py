@@ -77,8 +77,7 @@ NOTEBOOK = Notebook(
 
             chat = ChatWidget(system="You are a patient tutor.")
             chat
-            """,
-            ignore_output=True,  # the widget's text stand-in shows a memory address
+            """
         ),
         md("""
             Code can drive it too: `await chat.asend(...)` sends a message as if typed and
