@@ -52,6 +52,7 @@ __all__ = [
     "achat",
     "astream_chat",
     "chat",
+    "live_achat",
     "load_ipython_extension",
     "parse_stream",
     "register_profile",
@@ -66,6 +67,10 @@ def __getattr__(name: str) -> Any:
         from .widget import ChatWidget
 
         return ChatWidget
+    if name == "live_achat":  # display code imports IPython: only when asked for
+        from .display import live_achat
+
+        return live_achat
     raise AttributeError(f"module 'nbstream' has no attribute {name!r}")
 
 
