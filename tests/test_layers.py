@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "server": 2,
     "endpoint": 3,
     "session": 3,
+    "live": 4,
     "display": 4,
     "widget": 4,
     "exercises": 4,
