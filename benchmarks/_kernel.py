@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def started_kernel(env: dict[str, str], kernel_name: str = "python3") -> Iterato
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-        context.term()
+        context.destroy(linger=0)
 
 
 def content_size(msg: dict[str, Any]) -> int:

@@ -8,6 +8,7 @@ and the machine, and to `docs/benchmarks.md` as tables; a short summary table fo
 is printed at the end. A failing benchmark is reported and the others still run.
 
 Usage: python benchmarks/run_all.py [--quick] [--only kernel,widget] [--json PATH] [--md PATH]
+       python benchmarks/run_all.py --render     # rewrite docs/benchmarks.md from results.json
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -198,6 +199,12 @@ serializes) per byte of reply text: the quantity the `3 × reply + 20 KB` bound 
 *wire B / reply B* counts all IOPub messages of the cell whole (topic, signature, header,
 parent header, metadata, content), as the kernel session frames them. Wall, first text
 and CPU are medians of the repeats; counts and bytes come from the last run.
+
+Reading them: in the paced case every row takes the pace's 20 s, so compare kernel CPU,
+messages and bytes there, not wall time. The bound is on content bytes; whole messages add
+a header of several hundred bytes each, so at slow paces (many small messages) wire bytes per
+reply byte are well above content bytes. The bare SDK loop is not a lower bound: nbstream
+parses chunks without building pydantic objects, which is why `%%chat` can be faster.
 """
 
 
@@ -361,7 +368,7 @@ def markdown(results: dict[str, Any]) -> str:
         summary(results),
         "",
     ]
-    sections = {
+    sections: dict[str, Callable[[Any], str]] = {
         "kernel": kernel_section,
         "engine": engine_section,
         "server": server_section,
@@ -455,7 +462,13 @@ def main() -> int:
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(NAMES)}")
     parser.add_argument("--json", default=str(HERE / "results.json"), help="results file")
     parser.add_argument("--md", default=str(ROOT / "docs" / "benchmarks.md"), help="write-up")
+    parser.add_argument("--render", action="store_true", help="only rewrite --md from --json")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(Path(args.json).read_text())
+        Path(args.md).write_text(markdown(saved))
+        print(summary(saved))
+        return 0
     chosen = [n.strip() for n in args.only.split(",")] if args.only else list(NAMES)
     unknown = set(chosen) - set(NAMES)
     if unknown:

@@ -117,7 +117,7 @@ def open_tutorial(page: Page, lab: JupyterLab) -> Notebook:
     for cell in cells:
         if cell["cell_type"] == "code":
             cell.update(outputs=[], execution_count=None)
-    empty = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+    empty: dict[str, Any] = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
              "source": "", "id": "e2e-empty"}  # fmt: skip
     tutorial["cells"] = [*cells, empty]
     (lab.root / NAME).write_text(json.dumps(tutorial))
@@ -165,8 +165,10 @@ def screenshot(page: Page, cell: Locator, path: Path) -> None:
     assert panel is not None and box is not None
     top = max(box["y"] - 8, panel["y"])
     bottom = min(box["y"] + box["height"] + 2, panel["y"] + panel["height"])
-    clip = {"x": panel["x"], "y": top, "width": panel["width"], "height": bottom - top}
-    page.screenshot(path=str(path), clip=clip)
+    height = bottom - top
+    page.screenshot(
+        path=str(path), clip={"x": panel["x"], "y": top, "width": panel["width"], "height": height}
+    )
 
 
 def test_tutorial_chat_cell_renders(notebook: Notebook) -> None:
