@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.nbstream-installed
 
-.PHONY: lab test lint bench notebooks clean chromium
+.PHONY: lab test lint bench bench-quick notebooks clean chromium
 
 # Real-browser tests drive Debian's Chromium (Playwright cannot download browsers here).
 CHROMIUM ?= /usr/bin/chromium
@@ -33,8 +33,11 @@ test: $(STAMP) chromium
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_engine.py
+bench: $(STAMP) chromium
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+bench-quick: $(STAMP) chromium
+	$(BIN)/python benchmarks/run_all.py --quick --json /tmp/nbstream-bench.json --md /tmp/nbstream-bench.md
 
 notebooks: $(STAMP)
 	$(BIN)/python scripts/build_notebooks.py
