@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 CHROMIUM = os.environ.get("NBSTREAM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -285,3 +285,27 @@ class Notebook:
 
     def output_text(self, cell: Locator) -> str:
         return cell.locator(".jp-OutputArea").inner_text()
+
+
+@contextmanager
+def recording_page(
+    browser: Browser, dialogs: list[str], *, width: int = 1280, height: int = 900
+) -> Iterator[Page]:
+    """A fresh page in its own context that records every dialog's message and dismisses it.
+
+    A script injected through model output would show up here as an alert: tests assert the
+    list stays empty.
+    """
+    context = browser.new_context(viewport={"width": width, "height": height})
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page = context.new_page()
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -11,8 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, JupyterLab, running_jupyterlab
-from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    JupyterLab,
+    recording_page,
+    running_jupyterlab,
+)
+from playwright.sync_api import Browser, Page, sync_playwright
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -58,19 +64,8 @@ def dialogs() -> list[str]:
 @pytest.fixture
 def page(browser: Browser, dialogs: list[str]) -> Iterator[Page]:
     """A fresh page (own context) that records dialogs and dismisses them."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page = context.new_page()
-    page.on("dialog", on_dialog)
-    page.set_default_timeout(30_000)
-    try:
+    with recording_page(browser, dialogs) as page:
         yield page
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="session")

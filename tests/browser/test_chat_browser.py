@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import ERROR_OUTPUT, JupyterLab, Notebook
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from browser_helpers import ERROR_OUTPUT, JupyterLab, Notebook, recording_page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from nbstream.server.longdoc import token_document
 
@@ -88,16 +88,7 @@ def dialogs() -> list[str]:
 @pytest.fixture(scope="module")
 def notebook(browser: Browser, jupyterlab: JupyterLab, dialogs: list[str]) -> Iterator[Notebook]:
     """The tutorial copy, open in Lab, with its set-up and first `%%chat` cells run."""
-    context = browser.new_context(viewport={"width": 1000, "height": 1200})
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page = context.new_page()
-    page.on("dialog", on_dialog)
-    page.set_default_timeout(30_000)
-    try:
+    with recording_page(browser, dialogs, width=1000, height=1200) as page:
         notebook = open_tutorial(page, jupyterlab)
         for index in (1, 3, 5):  # the tutor server, %load_ext nbstream, the first %%chat
             cell = notebook.cells.nth(index)
@@ -105,8 +96,6 @@ def notebook(browser: Browser, jupyterlab: JupyterLab, dialogs: list[str]) -> It
             page.keyboard.press("Shift+Enter")
             notebook.wait_cell(cell)
         yield notebook
-    finally:
-        context.close()
 
 
 def open_tutorial(page: Page, lab: JupyterLab) -> Notebook:

@@ -14,8 +14,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from browser_helpers import JupyterLab, Notebook
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from browser_helpers import JupyterLab, Notebook, recording_page
+from playwright.sync_api import Browser, Locator, Page, expect
 
 SETUP = "from nbstream.widget import ChatWidget\nPACE = 'x-nbstream-pace'"
 TOOL = '''def get_weather(city: str) -> str:
@@ -35,21 +35,10 @@ def dialogs() -> list[str]:
 @pytest.fixture(scope="module")
 def notebook(browser: Browser, jupyterlab: JupyterLab, dialogs: list[str]) -> Iterator[Notebook]:
     """One notebook page for the module, with the widget imported."""
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page = context.new_page()
-    page.on("dialog", on_dialog)
-    page.set_default_timeout(30_000)
-    try:
+    with recording_page(browser, dialogs, width=1100, height=1000) as page:
         notebook = Notebook.open(page, jupyterlab, "widget.ipynb")
         notebook.run(SETUP)
         yield notebook
-    finally:
-        context.close()
 
 
 def chat_in(notebook: Notebook, code: str) -> Locator:
