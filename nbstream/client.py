@@ -214,19 +214,18 @@ def _prepare_client(client: Any, retry: RetryPolicy) -> Any:
     return client.with_options(max_retries=0, timeout=timeout)
 
 
-class ChatStream:
-    """A sync stream: iterate for events (retries included), then call `result()`."""
+class _StreamBase:
+    """What the sync and async streams share: set-up, the core, and the result accessors."""
 
     def __init__(
         self,
-        client: openai.OpenAI,
+        client: openai.OpenAI | openai.AsyncOpenAI,
         params: Mapping[str, Any],
         *,
         retry: RetryPolicy | None = None,
         fast: bool = True,
         on_chunk: ChunkHook | None = None,
         clock: Callable[[], float] = time.perf_counter,
-        sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()
@@ -240,8 +239,38 @@ class ChatStream:
             rng=rng,
         )
         self._fast = fast
-        self._sleep = sleep
         self._result: ChatResult | None = None
+
+    def result(self) -> ChatResult:
+        """The finished result; before the end, the partial reply marked as interrupted."""
+        return self._result or self.partial_result()
+
+    def partial_result(self, error: str | None = None) -> ChatResult:
+        return self._core.result(interrupted=error is None, error=error)
+
+    @property
+    def text(self) -> str:
+        """Text of choice 0 received so far (a continued attempt's prefix included)."""
+        return self._core.text
+
+    @property
+    def attempt(self) -> int:
+        return self._core.attempt
+
+
+class ChatStream(_StreamBase):
+    """A sync stream: iterate for events (retries included), then call `result()`."""
+
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        params: Mapping[str, Any],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(client, params, **options)
+        self._sleep = sleep
 
     def __iter__(self) -> Iterator[StreamEvent]:
         core = self._core
@@ -286,49 +315,9 @@ class ChatStream:
             pass
         return self.result()
 
-    def result(self) -> ChatResult:
-        """The finished result; before the end, the partial reply marked as interrupted."""
-        return self._result or self.partial_result()
 
-    def partial_result(self, error: str | None = None) -> ChatResult:
-        return self._core.result(interrupted=error is None, error=error)
-
-    @property
-    def text(self) -> str:
-        """Text of choice 0 received so far in the current attempt."""
-        return self._core.text
-
-    @property
-    def attempt(self) -> int:
-        return self._core.attempt
-
-
-class AsyncChatStream:
+class AsyncChatStream(_StreamBase):
     """The same as `ChatStream` over `AsyncOpenAI`: `async for` events, then `result()`."""
-
-    def __init__(
-        self,
-        client: openai.AsyncOpenAI,
-        params: Mapping[str, Any],
-        *,
-        retry: RetryPolicy | None = None,
-        fast: bool = True,
-        on_chunk: ChunkHook | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-        rng: random.Random | None = None,
-    ) -> None:
-        self.retry = retry or RetryPolicy()
-        self._client = _prepare_client(client, self.retry)
-        self._core = _StreamCore(
-            params,
-            base_url=str(client.base_url),
-            retry=self.retry,
-            on_chunk=on_chunk,
-            clock=clock,
-            rng=rng,
-        )
-        self._fast = fast
-        self._result: ChatResult | None = None
 
     async def __aiter__(self) -> AsyncIterator[StreamEvent]:
         core = self._core
@@ -372,20 +361,6 @@ class AsyncChatStream:
         async for _ in self:
             pass
         return self.result()
-
-    def result(self) -> ChatResult:
-        return self._result or self.partial_result()
-
-    def partial_result(self, error: str | None = None) -> ChatResult:
-        return self._core.result(interrupted=error is None, error=error)
-
-    @property
-    def text(self) -> str:
-        return self._core.text
-
-    @property
-    def attempt(self) -> int:
-        return self._core.attempt
 
 
 def stream_chat(client: openai.OpenAI, **params: Any) -> ChatStream:
